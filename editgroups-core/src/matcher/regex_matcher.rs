@@ -1,0 +1,489 @@
+use super::error::{RuleError, RuleErrorKind};
+use super::rules::{Rule, RuleSet};
+use super::{ToolMatch, ToolMatcher};
+use crate::edit::Edit;
+use regex::{Regex, RegexSet};
+
+/// A [`ToolMatcher`] driven by an ordered list of regex [`Rule`]s.
+///
+/// Each pattern compiles once. A [`RegexSet`] of every rule's id pattern rejects,
+/// in one pass over the comment, the edits that no rule can match (most edits of a
+/// real stream); only the rules it reports run their capturing patterns.
+///
+/// ```
+/// use editgroups_core::matcher::RegexToolMatcher;
+/// let matcher = RegexToolMatcher::default();
+/// let found = matcher
+///     .match_comment(
+///         "QuickStatementsBot",
+///         "#quickstatements; [[:toollabs:quickstatements/#/batch/9509|batch #9509]] by [[User:Tibbs001|]]",
+///     )
+///     .unwrap();
+/// assert_eq!((found.tool.as_str(), found.uid.as_str(), found.user.as_str()), ("QSv2", "9509", "Tibbs001"));
+/// ```
+#[derive(Debug, Clone)]
+pub struct RegexToolMatcher {
+    rules: RuleSet,
+    compiled: Vec<CompiledRule>,
+    prefilter: RegexSet,
+}
+
+#[derive(Debug, Clone)]
+struct CompiledRule {
+    id: Regex,
+    summaries: Vec<Regex>,
+    user: Option<Regex>,
+}
+
+/// Anchors a pattern at the start of the text, as Python's `re.match` does.
+fn anchored(pattern: &str) -> String {
+    format!("^(?:{pattern})")
+}
+
+fn compile(rule: &Rule, pattern: &str) -> Result<Regex, RuleError> {
+    Regex::new(&anchored(pattern)).map_err(|error| {
+        RuleError::new(
+            Some(rule_label(rule)),
+            RuleErrorKind::InvalidPattern {
+                pattern: pattern.to_owned(),
+                error,
+            },
+        )
+    })
+}
+
+fn rule_label(rule: &Rule) -> &str {
+    if rule.shortid.is_empty() {
+        &rule.name
+    } else {
+        &rule.shortid
+    }
+}
+
+fn check_group(
+    rule: &Rule,
+    regex: &Regex,
+    field: &'static str,
+    group: usize,
+) -> Result<(), RuleError> {
+    if group < regex.captures_len() {
+        Ok(())
+    } else {
+        Err(RuleError::new(
+            Some(rule_label(rule)),
+            RuleErrorKind::MissingGroup {
+                field,
+                group,
+                available: regex.captures_len(),
+            },
+        ))
+    }
+}
+
+impl RegexToolMatcher {
+    /// Compiles a rule set. Fails on the first pattern that does not compile or
+    /// group that does not exist, naming the rule.
+    pub fn new(rules: RuleSet) -> Result<Self, RuleError> {
+        let mut compiled = Vec::with_capacity(rules.rules.len());
+        for rule in &rules.rules {
+            let id = compile(rule, &rule.id_regex)?;
+            check_group(rule, &id, "id_group", rule.id_group)?;
+            match rule.tool_group {
+                Some(group) => check_group(rule, &id, "tool_group", group)?,
+                None if rule.shortid.is_empty() => {
+                    return Err(RuleError::new(
+                        Some(rule_label(rule)),
+                        RuleErrorKind::NoShortId,
+                    ));
+                }
+                None => {}
+            }
+            let summaries = rule
+                .summary_regexes
+                .iter()
+                .map(|p| {
+                    let re = compile(rule, p)?;
+                    check_group(rule, &re, "summary_group", rule.summary_group)?;
+                    Ok(re)
+                })
+                .collect::<Result<Vec<_>, RuleError>>()?;
+            let user = match &rule.user_regex {
+                Some(p) => {
+                    let re = compile(rule, p)?;
+                    check_group(rule, &re, "user_group", rule.user_group)?;
+                    Some(re)
+                }
+                None => None,
+            };
+            compiled.push(CompiledRule {
+                id,
+                summaries,
+                user,
+            });
+        }
+        let prefilter =
+            RegexSet::new(rules.rules.iter().map(|r| anchored(&r.id_regex))).map_err(|error| {
+                RuleError::new(
+                    None,
+                    RuleErrorKind::InvalidPattern {
+                        pattern: "(the set of all id patterns)".into(),
+                        error,
+                    },
+                )
+            })?;
+        Ok(Self {
+            rules,
+            compiled,
+            prefilter,
+        })
+    }
+
+    /// The rules this matcher was built from.
+    pub fn rules(&self) -> &RuleSet {
+        &self.rules
+    }
+
+    /// Matches a comment made by `user` (the editing account).
+    pub fn match_comment(&self, user: &str, comment: &str) -> Option<ToolMatch> {
+        let hits = self.prefilter.matches(comment);
+        if !hits.matched_any() {
+            return None;
+        }
+        hits.iter()
+            .find_map(|index| self.match_rule(index, user, comment))
+    }
+
+    fn match_rule(&self, index: usize, user: &str, comment: &str) -> Option<ToolMatch> {
+        let rule = self.rules.rules.get(index)?;
+        let compiled = self.compiled.get(index)?;
+        let caps = compiled.id.captures(comment)?;
+        let uid = caps
+            .get(rule.id_group)
+            .map(|m| m.as_str())
+            .filter(|s| !s.is_empty())?;
+        let tool = match rule.tool_group {
+            Some(group) => caps
+                .get(group)
+                .map(|m| m.as_str())
+                .filter(|s| !s.is_empty())?,
+            None => rule.shortid.as_str(),
+        };
+        let summary = compiled
+            .summaries
+            .iter()
+            .find_map(|re| re.captures(comment))
+            .and_then(|c| c.get(rule.summary_group).map(|m| m.as_str()))
+            .unwrap_or("");
+        let author = compiled
+            .user
+            .as_ref()
+            .and_then(|re| re.captures(comment))
+            .and_then(|c| c.get(rule.user_group).map(|m| m.as_str()))
+            .filter(|s| !s.is_empty())
+            .unwrap_or(user);
+        Some(ToolMatch {
+            tool: tool.to_owned(),
+            uid: uid.to_owned(),
+            user: author.to_owned(),
+            summary: summary.to_owned(),
+        })
+    }
+}
+
+impl Default for RegexToolMatcher {
+    fn default() -> Self {
+        // The default rules are tested to compile; failing here would be a bug in
+        // this crate, not bad input.
+        #[allow(clippy::expect_used)]
+        Self::new(RuleSet::defaults()).expect("the default rules compile")
+    }
+}
+
+impl ToolMatcher for RegexToolMatcher {
+    fn match_edit(&self, edit: &Edit) -> Option<ToolMatch> {
+        let comment = edit.comment.as_deref()?;
+        self.match_comment(edit.user.as_deref().unwrap_or(""), comment)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn m(user: &str, comment: &str) -> Option<(String, String, String, String)> {
+        RegexToolMatcher::default()
+            .match_comment(user, comment)
+            .map(|t| (t.tool, t.uid, t.user, t.summary))
+    }
+
+    fn expect(
+        tool: &str,
+        uid: &str,
+        user: &str,
+        summary: &str,
+    ) -> Option<(String, String, String, String)> {
+        Some((tool.into(), uid.into(), user.into(), summary.into()))
+    }
+
+    // The vectors of EditGroups' store/tests.py, verbatim.
+
+    #[test]
+    fn test_or() {
+        assert_eq!(
+            m(
+                "Pintoch",
+                "/* wbeditentity-update:0| */ import Charity Navigator ([[Wikidata:Edit groups/OR/ca7d7cc|discuss]])"
+            ),
+            expect("OR", "ca7d7cc", "Pintoch", "import Charity Navigator")
+        );
+    }
+
+    #[test]
+    fn test_match_without_summary() {
+        assert_eq!(
+            m(
+                "Pintoch",
+                "/* wbeditentity-update:0| */ ([[Wikidata:Edit groups/OR/ca7d7cc|discuss]])"
+            ),
+            expect("OR", "ca7d7cc", "Pintoch", "")
+        );
+    }
+
+    #[test]
+    fn test_match_empty_id() {
+        assert_eq!(
+            m(
+                "Pintoch",
+                "/* wbeditentity-update:0| */ ([[Wikidata:Edit groups/OR/|discuss]])"
+            ),
+            None
+        );
+    }
+
+    #[test]
+    fn test_or_setclaim() {
+        assert_eq!(
+            m(
+                "Pintoch",
+                "/* wbsetclaim-create:2||1 */ [[Property:P1297]]: 88-0302673, add EIN ids from Charity Navigator ([[:toollabs:editgroups/b/OR/3990c0d|details]])"
+            ),
+            expect(
+                "OR",
+                "3990c0d",
+                "Pintoch",
+                "add EIN ids from Charity Navigator"
+            )
+        );
+    }
+
+    #[test]
+    fn test_qs() {
+        assert_eq!(
+            m(
+                "QuickStatementsBot",
+                "/* wbcreateclaim-create:1| */ [[Property:P3896]]: Data:Neighbourhoods/New York City.map, #quickstatements; [[:toollabs:quickstatements/#mode=batch&batch=2120|batch #2120]] by [[User:Pintoch|]]"
+            ),
+            expect("QSv2", "2120", "Pintoch", "#quickstatements")
+        );
+    }
+
+    #[test]
+    fn test_empty_user() {
+        assert_eq!(
+            m(
+                "QuickStatementsBot",
+                "/* wbcreateclaim-create:1| */ [[Property:P3896]]: Data:Neighbourhoods/New York City.map, #quickstatements; [[:toollabs:quickstatements/#mode=batch&batch=2120|batch #2120]] by [[User:|]]"
+            ),
+            expect("QSv2", "2120", "QuickStatementsBot", "#quickstatements")
+        );
+    }
+
+    #[test]
+    fn test_eg() {
+        assert_eq!(
+            m(
+                "Pintoch",
+                "/* undo:0||1234|Rageux */ this was just dumb ([[:toollabs:editgroups/b/EG/c367abf|details]])"
+            ),
+            expect("EG", "c367abf", "Pintoch", "this was just dumb")
+        );
+        // for deletions, undeletions
+        assert_eq!(
+            m(
+                "Pintoch",
+                "deleting gibberish items ([[:toollabs:editgroups/b/EG/c367abf|details]])"
+            ),
+            expect("EG", "c367abf", "Pintoch", "deleting gibberish items")
+        );
+    }
+
+    // Beyond EditGroups' own vectors.
+
+    #[test]
+    fn new_style_quickstatements_links_match() {
+        assert_eq!(
+            m(
+                "QuickStatementsBot",
+                "/* wbsetclaim-create:2||1 */ [[Property:P31]]: [[Q5]], #quickstatements; [[:toolforge:quickstatements/#/batch/9509|batch #9509]] by [[User:Tibbs001|]]"
+            ),
+            expect("QSv2", "9509", "Tibbs001", "#quickstatements")
+        );
+    }
+
+    #[test]
+    fn temporary_quickstatements_batches_belong_to_the_editing_account() {
+        assert_eq!(
+            m(
+                "Tibbs001",
+                "/* wbsetclaim-create:2||1 */ [[Property:P31]]: [[Q5]], #quickstatements; #temporary_batch_1553059981737"
+            ),
+            expect("QSv2T", "1553059981737", "Tibbs001", "#quickstatements")
+        );
+    }
+
+    #[test]
+    fn long_openrefine_ids_are_kept_whole() {
+        assert_eq!(
+            m(
+                "Pintoch",
+                "/* wbeditentity-update:0| */ fix ([[:toollabs:editgroups/b/OR/96f19547e64|details]])"
+            ),
+            expect("OR", "96f19547e64", "Pintoch", "fix")
+        );
+    }
+
+    #[test]
+    fn tools_following_the_convention_are_recognised_by_their_code() {
+        assert_eq!(
+            m(
+                "SourceMD",
+                "/* wbeditentity-create-item:0| */ new paper ([[:toollabs:editgroups/b/CB/5c8b2d9852324277365236|details]])"
+            ),
+            expect("CB", "5c8b2d9852324277365236", "SourceMD", "new paper")
+        );
+        assert_eq!(
+            m(
+                "Maxlath",
+                "/* wbsetclaim-create:2||1 */ add ([[:toolforge:editgroups/b/wikibase-cli/2b321c518841d|details]])"
+            ),
+            expect("wikibase-cli", "2b321c518841d", "Maxlath", "add")
+        );
+        // The details link is part of the convention.
+        assert_eq!(
+            m("X", "see [[:toolforge:editgroups/b/CB/89ead4fe|elsewhere]]"),
+            None
+        );
+    }
+
+    #[test]
+    fn the_last_occurrence_wins_like_pythons_greedy_match() {
+        let found = m(
+            "U",
+            "x OR/aaaa1111 and ([[Wikidata:Edit groups/OR/bbbb2222|discuss]])",
+        )
+        .unwrap();
+        assert_eq!(found.1, "bbbb2222");
+    }
+
+    #[test]
+    fn comments_matching_nothing_give_none() {
+        for comment in [
+            "",
+            "/* wbsetlabel-add:1|en */ hello",
+            "Undo revision 5 by [[Special:Contributions/Pintoch|Pintoch]]",
+            "OR/zzzz",
+        ] {
+            assert_eq!(m("U", comment), None, "{comment:?}");
+        }
+    }
+
+    #[test]
+    fn eg_summary_edge_cases_follow_the_original_pattern() {
+        // No `*/ ` and not starting with `/`: from the start.
+        assert_eq!(
+            m(
+                "U",
+                "a */ b ([[:toollabs:editgroups/b/EG/abcd123|details]])"
+            )
+            .unwrap()
+            .3,
+            "a */ b"
+        );
+        // Starting with ` ([[`: empty summary.
+        assert_eq!(
+            m("U", " ([[:toollabs:editgroups/b/EG/abcd123|details]])")
+                .unwrap()
+                .3,
+            ""
+        );
+        // Starting with `/` but no `*/ `: no summary.
+        assert_eq!(
+            m("U", "/x ([[:toollabs:editgroups/b/EG/abcd123|details]])")
+                .unwrap()
+                .3,
+            ""
+        );
+    }
+
+    #[test]
+    fn rules_round_trip_through_toml_and_json() {
+        let rules = RuleSet::defaults();
+        assert_eq!(
+            RuleSet::from_toml(&rules.to_toml().unwrap()).unwrap(),
+            rules
+        );
+        assert_eq!(
+            RuleSet::from_json(&rules.to_json().unwrap()).unwrap(),
+            rules
+        );
+    }
+
+    #[test]
+    fn bad_rules_fail_at_load_naming_the_rule() {
+        let mut rules = RuleSet::defaults();
+        rules.rules[1].id_regex = "(unclosed".into();
+        let err = RegexToolMatcher::new(rules).unwrap_err();
+        assert!(err.to_string().contains("QSv2"), "{err}");
+
+        let mut rules = RuleSet::defaults();
+        rules.rules[0].id_group = 7;
+        let err = RegexToolMatcher::new(rules).unwrap_err();
+        assert!(
+            matches!(err.kind(), RuleErrorKind::MissingGroup { group: 7, .. }),
+            "{err}"
+        );
+
+        let toml = "[[rules]]\nid_regex = '.*X/(\\d+)'\n";
+        let err = RegexToolMatcher::new(RuleSet::from_toml(toml).unwrap()).unwrap_err();
+        assert!(matches!(err.kind(), RuleErrorKind::NoShortId));
+        assert!(RuleSet::from_toml("rules = 3").is_err());
+    }
+
+    #[test]
+    fn custom_rules_from_toml_are_used_in_order() {
+        let toml = r#"
+[[rules]]
+shortid = "MY"
+name = "My bot"
+id_regex = '.*mybot batch (\d+)'
+summary_regexes = ['(.*) mybot']
+"#;
+        let matcher = RegexToolMatcher::new(RuleSet::from_toml(toml).unwrap()).unwrap();
+        let found = matcher
+            .match_comment("Bot", "cleanup mybot batch 42")
+            .unwrap();
+        assert_eq!(
+            (
+                found.tool.as_str(),
+                found.uid.as_str(),
+                found.summary.as_str()
+            ),
+            ("MY", "42", "cleanup")
+        );
+        assert!(
+            matcher
+                .match_comment("Bot", "([[:toollabs:editgroups/b/OR/abcdef0|details]])")
+                .is_none()
+        );
+    }
+}

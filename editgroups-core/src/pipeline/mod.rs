@@ -1,0 +1,345 @@
+//! The pipeline: source → tool matcher → store.
+
+mod stats;
+
+pub use stats::{PipelineStats, StatsSnapshot};
+
+use crate::matcher::{RegexToolMatcher, ToolMatcher};
+use crate::revert::revert_signal;
+use crate::source::{EditSource, SkipReason, SourceError, SourceItem};
+use crate::store::{BatchStore, Chunk, ChunkEdit, StoreError};
+use futures::StreamExt;
+use std::collections::BTreeSet;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::time::Instant;
+
+/// The namespaces EditGroups watches: items, properties, queries, lexemes, entity
+/// schemas and files.
+pub const DEFAULT_WATCHED_NAMESPACES: [i64; 6] = [0, 120, 122, 146, 640, 6];
+
+/// Tunables of a pipeline.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PipelineConfig {
+    /// Items read before a chunk is applied.
+    pub chunk_size: usize,
+    /// The longest a read item waits before its chunk is applied, so a quiet wiki
+    /// still shows its edits within seconds.
+    pub max_chunk_delay: Duration,
+    /// Only changes in these namespaces are ingested.
+    pub watched_namespaces: BTreeSet<i64>,
+}
+
+impl Default for PipelineConfig {
+    fn default() -> Self {
+        Self {
+            chunk_size: 1000,
+            max_chunk_delay: Duration::from_secs(1),
+            watched_namespaces: DEFAULT_WATCHED_NAMESPACES.into_iter().collect(),
+        }
+    }
+}
+
+/// Why a pipeline stopped.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PipelineError {
+    /// The source failed in a way it could not recover from. Everything read before
+    /// the failure was stored.
+    #[error("source {source_name}: {error}")]
+    Source {
+        /// The source's name.
+        source_name: String,
+        /// What failed.
+        error: SourceError,
+    },
+    /// The store failed. The chunk in hand was not stored; the stored cursor is
+    /// where the stored data ends, so running again resumes without loss.
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+    /// The pipeline was assembled wrongly.
+    #[error("pipeline configuration: {0}")]
+    Config(String),
+}
+
+/// A source, a matcher and a store, joined.
+///
+/// The pipeline is a value the host awaits; it starts no runtime and spawns no
+/// task.
+///
+/// ```no_run
+/// # async fn run(source: impl editgroups_core::EditSource + 'static, store: std::sync::Arc<dyn editgroups_core::BatchStore>) -> Result<(), editgroups_core::pipeline::PipelineError> {
+/// use editgroups_core::Pipeline;
+/// let pipeline = Pipeline::builder().source(source).shared_store(store).build()?;
+/// let stats = pipeline.stats();
+/// let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+/// # drop(stop);
+/// pipeline.run_until(async { let _ = stopped.await; }).await?;
+/// println!("{:?}", stats.snapshot());
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+pub struct Pipeline {
+    source: Box<dyn EditSource>,
+    matcher: Arc<dyn ToolMatcher>,
+    store: Arc<dyn BatchStore>,
+    config: PipelineConfig,
+    stats: Arc<PipelineStats>,
+}
+
+/// Assembles a [`Pipeline`].
+#[derive(Debug, Default)]
+pub struct PipelineBuilder {
+    source: Option<Box<dyn EditSource>>,
+    matcher: Option<Arc<dyn ToolMatcher>>,
+    store: Option<Arc<dyn BatchStore>>,
+    config: PipelineConfig,
+}
+
+impl PipelineBuilder {
+    /// The source (required).
+    pub fn source(mut self, source: impl EditSource + 'static) -> Self {
+        self.source = Some(Box::new(source));
+        self
+    }
+
+    /// The matcher; [`RegexToolMatcher::default`] when not given.
+    pub fn matcher(mut self, matcher: impl ToolMatcher + 'static) -> Self {
+        self.matcher = Some(Arc::new(matcher));
+        self
+    }
+
+    /// A matcher shared with other parts of the host.
+    pub fn shared_matcher(mut self, matcher: Arc<dyn ToolMatcher>) -> Self {
+        self.matcher = Some(matcher);
+        self
+    }
+
+    /// The store (required).
+    pub fn store(mut self, store: impl BatchStore + 'static) -> Self {
+        self.store = Some(Arc::new(store));
+        self
+    }
+
+    /// A store shared with other parts of the host (a web front, another pipeline).
+    pub fn shared_store(mut self, store: Arc<dyn BatchStore>) -> Self {
+        self.store = Some(store);
+        self
+    }
+
+    /// All tunables at once.
+    pub fn config(mut self, config: PipelineConfig) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// Items read before a chunk is applied (default 1000).
+    pub fn chunk_size(mut self, size: usize) -> Self {
+        self.config.chunk_size = size;
+        self
+    }
+
+    /// The longest a read item waits before it is stored (default 1 s).
+    pub fn max_chunk_delay(mut self, delay: Duration) -> Self {
+        self.config.max_chunk_delay = delay;
+        self
+    }
+
+    /// The namespaces to ingest (default [`DEFAULT_WATCHED_NAMESPACES`]).
+    pub fn watched_namespaces(mut self, namespaces: impl IntoIterator<Item = i64>) -> Self {
+        self.config.watched_namespaces = namespaces.into_iter().collect();
+        self
+    }
+
+    /// Checks the parts and builds the pipeline.
+    pub fn build(self) -> Result<Pipeline, PipelineError> {
+        let source = self
+            .source
+            .ok_or_else(|| PipelineError::Config("no source given".into()))?;
+        let store = self
+            .store
+            .ok_or_else(|| PipelineError::Config("no store given".into()))?;
+        if self.config.chunk_size == 0 {
+            return Err(PipelineError::Config(
+                "chunk size must be at least 1".into(),
+            ));
+        }
+        if self.config.watched_namespaces.is_empty() {
+            return Err(PipelineError::Config("no namespace is watched".into()));
+        }
+        let matcher = self
+            .matcher
+            .unwrap_or_else(|| Arc::new(RegexToolMatcher::default()));
+        Ok(Pipeline {
+            source,
+            matcher,
+            store,
+            config: self.config,
+            stats: Arc::default(),
+        })
+    }
+}
+
+/// What has been read but not stored yet.
+struct Pending {
+    chunk: Chunk,
+    items: usize,
+    deadline: Option<Instant>,
+}
+
+impl Pending {
+    fn new(source: String) -> Self {
+        Self {
+            chunk: Chunk {
+                source,
+                ..Chunk::default()
+            },
+            items: 0,
+            deadline: None,
+        }
+    }
+}
+
+impl Pipeline {
+    /// Starts assembling a pipeline.
+    pub fn builder() -> PipelineBuilder {
+        PipelineBuilder::default()
+    }
+
+    /// The live counters; keep the `Arc` to read them while the pipeline runs.
+    pub fn stats(&self) -> Arc<PipelineStats> {
+        Arc::clone(&self.stats)
+    }
+
+    /// The store the pipeline writes to.
+    pub fn store(&self) -> Arc<dyn BatchStore> {
+        Arc::clone(&self.store)
+    }
+
+    /// Runs until the source ends.
+    pub async fn run(self) -> Result<StatsSnapshot, PipelineError> {
+        self.run_until(std::future::pending()).await
+    }
+
+    /// Runs until the source ends or `shutdown` completes; either way what has been
+    /// read is stored before returning.
+    pub async fn run_until<F>(mut self, shutdown: F) -> Result<StatsSnapshot, PipelineError>
+    where
+        F: Future<Output = ()> + Send,
+    {
+        let source_name = self.source.name().to_owned();
+        let from = self.store.cursor(&source_name).await?;
+        match &from {
+            Some(cursor) => tracing::info!(source = %source_name, %cursor, "resuming"),
+            None => tracing::info!(source = %source_name, "starting from the source's start"),
+        }
+        let mut stream = self.source.stream(from);
+        let mut pending = Pending::new(source_name.clone());
+        let mut shutdown = std::pin::pin!(shutdown);
+        loop {
+            let deadline = pending.deadline;
+            tokio::select! {
+                biased;
+                () = &mut shutdown => {
+                    tracing::info!(source = %source_name, "shutting down");
+                    self.flush(&mut pending).await?;
+                    return Ok(self.stats.snapshot());
+                }
+                () = sleep_until(deadline) => {
+                    self.flush(&mut pending).await?;
+                }
+                item = stream.next() => match item {
+                    None => {
+                        self.flush(&mut pending).await?;
+                        tracing::info!(source = %source_name, "source ended");
+                        return Ok(self.stats.snapshot());
+                    }
+                    Some(Err(error)) => {
+                        self.flush(&mut pending).await?;
+                        tracing::error!(source = %source_name, %error, "source failed");
+                        return Err(PipelineError::Source { source_name, error });
+                    }
+                    Some(Ok(item)) => {
+                        self.accept(item, &mut pending);
+                        if pending.items >= self.config.chunk_size {
+                            self.flush(&mut pending).await?;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn accept(&self, item: SourceItem, pending: &mut Pending) {
+        self.stats.read_event();
+        pending.items += 1;
+        if pending.deadline.is_none() {
+            pending.deadline = Some(Instant::now() + self.config.max_chunk_delay);
+        }
+        match item {
+            SourceItem::Skipped {
+                reason,
+                detail,
+                cursor,
+            } => {
+                self.stats.skipped(reason);
+                if reason.is_bad_input() {
+                    tracing::warn!(%reason, "skipped {detail}");
+                } else {
+                    tracing::trace!(%reason, "skipped {detail}");
+                }
+                pending.chunk.cursor = Some(cursor);
+            }
+            SourceItem::Edit { edit, cursor } => {
+                pending.chunk.cursor = Some(cursor);
+                self.stats.saw_time(edit.timestamp);
+                let latest = &mut pending.chunk.latest_event_time;
+                *latest = (*latest).max(Some(edit.timestamp));
+                if !self.config.watched_namespaces.contains(&edit.namespace) {
+                    self.stats.skipped(SkipReason::Namespace);
+                    return;
+                }
+                let attribution = self.matcher.match_edit(&edit);
+                if attribution.is_some() {
+                    self.stats.attributed();
+                } else if revert_signal(&edit).is_none() {
+                    return;
+                }
+                pending.chunk.edits.push(ChunkEdit {
+                    edit: *edit,
+                    attribution,
+                });
+            }
+        }
+    }
+
+    async fn flush(&self, pending: &mut Pending) -> Result<(), StoreError> {
+        if pending.items == 0 {
+            return Ok(());
+        }
+        let source = pending.chunk.source.clone();
+        let chunk = std::mem::replace(pending, Pending::new(source)).chunk;
+        let report = self.store.apply(&chunk).await?;
+        self.stats.applied(&report);
+        tracing::debug!(
+            source = %chunk.source,
+            events = chunk.edits.len(),
+            inserted = report.inserted,
+            duplicates = report.duplicates,
+            "chunk stored"
+        );
+        Ok(())
+    }
+}
+
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline).await,
+        None => std::future::pending().await,
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,1 @@
+//! Wikimedia EventStreams source (in progress).

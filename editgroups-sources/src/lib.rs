@@ -1,0 +1,20 @@
+//! Edit sources for editgroups.
+//!
+//! - [`replay::ReplaySource`] (feature `replay`, default): recorded JSON-lines
+//!   events from files (gzip too) or standard input.
+//! - `eventstreams::EventStreamsSource` (feature `eventstreams`): Wikimedia
+//!   EventStreams, resumable across disconnects.
+//! - `recentchanges::RecentChangesSource` (feature `recentchanges`): polling of the
+//!   MediaWiki recent-changes API, for any MediaWiki or Wikibase.
+
+#![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
+
+#[cfg(feature = "eventstreams")]
+pub mod eventstreams;
+#[cfg(feature = "recentchanges")]
+pub mod recentchanges;
+#[cfg(feature = "replay")]
+pub mod replay;
+
+#[cfg(feature = "replay")]
+pub use replay::{ReplayInput, ReplaySource};

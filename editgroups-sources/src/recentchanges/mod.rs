@@ -1,0 +1,1 @@
+//! MediaWiki recent-changes polling source (in progress).

@@ -1,0 +1,408 @@
+//! Replay of recorded recent-change events: JSON lines, one EventStreams
+//! `recentchange` event per line, from files (gzip too, by their `.gz` name) or
+//! standard input.
+
+use editgroups_core::recentchange::{EventError, ParsedEvent, RecentChangeParser};
+use editgroups_core::{Cursor, EditSource, SkipReason, SourceError, SourceItem, SourceStream};
+use serde::{Deserialize, Serialize};
+use std::collections::VecDeque;
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
+use std::path::PathBuf;
+
+const CURSOR_KIND: &str = "replay";
+const CURSOR_VERSION: u32 = 1;
+/// Lines read per trip to the blocking thread pool.
+const LINES_PER_READ: usize = 1024;
+/// Lines longer than this are skipped as oversized, without being held in memory.
+pub const DEFAULT_MAX_LINE_BYTES: usize = 16 * 1024 * 1024;
+
+/// Where recorded events come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReplayInput {
+    /// A file; decompressed when its name ends in `.gz`.
+    File(PathBuf),
+    /// Standard input (cannot be resumed).
+    Stdin,
+}
+
+impl ReplayInput {
+    fn label(&self) -> String {
+        match self {
+            Self::File(path) => path.display().to_string(),
+            Self::Stdin => "-".to_owned(),
+        }
+    }
+}
+
+/// The position after a line: which input, how many bytes of it (decompressed)
+/// and lines were read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+struct Position {
+    input: usize,
+    offset: u64,
+    line: u64,
+}
+
+impl Position {
+    fn cursor(self) -> Cursor {
+        // A struct of integers always serialises.
+        Cursor::new(
+            CURSOR_KIND,
+            CURSOR_VERSION,
+            serde_json::to_string(&self).unwrap_or_default(),
+        )
+    }
+}
+
+/// Replays recorded events. Malformed lines (not JSON, not an object, truncated,
+/// not UTF-8) are skipped and reported with their line numbers; they never stop
+/// the replay nor hide a neighbouring line.
+///
+/// Its cursor is the position in the input, so an interrupted replay resumes
+/// where it stopped. Its [name](EditSource::name) lists the inputs, so replays of
+/// other files into the same store start from their own beginning.
+#[derive(Debug, Clone)]
+pub struct ReplaySource {
+    inputs: Vec<ReplayInput>,
+    parser: RecentChangeParser,
+    name: String,
+    max_line_bytes: usize,
+}
+
+impl ReplaySource {
+    /// Replays these inputs in order.
+    pub fn new(inputs: Vec<ReplayInput>) -> Self {
+        let name = format!(
+            "{CURSOR_KIND}:{}",
+            inputs
+                .iter()
+                .map(ReplayInput::label)
+                .collect::<Vec<_>>()
+                .join(",")
+        );
+        Self {
+            inputs,
+            parser: RecentChangeParser::new(),
+            name,
+            max_line_bytes: DEFAULT_MAX_LINE_BYTES,
+        }
+    }
+
+    /// Replays these files in order.
+    pub fn from_files<I, P>(paths: I) -> Self
+    where
+        I: IntoIterator<Item = P>,
+        P: Into<PathBuf>,
+    {
+        Self::new(
+            paths
+                .into_iter()
+                .map(|p| ReplayInput::File(p.into()))
+                .collect(),
+        )
+    }
+
+    /// Replays standard input.
+    pub fn stdin() -> Self {
+        Self::new(vec![ReplayInput::Stdin])
+    }
+
+    /// Keeps only events of these wikis; the others are skipped as
+    /// [`SkipReason::OtherWiki`].
+    pub fn with_wikis<I, S>(mut self, wikis: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.parser = self.parser.with_wikis(wikis);
+        self
+    }
+
+    /// Skips lines longer than this (default [`DEFAULT_MAX_LINE_BYTES`]).
+    pub fn with_max_line_bytes(mut self, max: usize) -> Self {
+        self.max_line_bytes = max.max(1);
+        self
+    }
+
+    /// The inputs.
+    pub fn inputs(&self) -> &[ReplayInput] {
+        &self.inputs
+    }
+}
+
+impl EditSource for ReplaySource {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn stream(&mut self, from: Option<Cursor>) -> SourceStream {
+        let start = match from.as_ref().map(decode_cursor).transpose() {
+            Ok(start) => start.unwrap_or(Position {
+                input: 0,
+                offset: 0,
+                line: 0,
+            }),
+            Err(e) => return Box::pin(futures::stream::once(async { Err(e) })),
+        };
+        let state = ReadState {
+            inputs: self.inputs.clone(),
+            parser: self.parser.clone(),
+            max_line_bytes: self.max_line_bytes,
+            position: start,
+            reader: None,
+            ready: VecDeque::new(),
+            done: false,
+        };
+        Box::pin(futures::stream::unfold(state, |mut state| async move {
+            loop {
+                if let Some(item) = state.ready.pop_front() {
+                    return Some((item, state));
+                }
+                if state.done {
+                    return None;
+                }
+                state = match tokio::task::spawn_blocking(move || {
+                    state.fill();
+                    state
+                })
+                .await
+                {
+                    Ok(state) => state,
+                    Err(e) => {
+                        let error = SourceError::Other {
+                            source_kind: CURSOR_KIND,
+                            error: Box::new(e),
+                        };
+                        return Some((Err(error), ReadState::finished()));
+                    }
+                };
+            }
+        }))
+    }
+}
+
+fn decode_cursor(cursor: &Cursor) -> Result<Position, SourceError> {
+    let text = cursor.position_for(CURSOR_KIND, CURSOR_VERSION)?;
+    serde_json::from_str(text).map_err(|e| SourceError::CorruptCursor {
+        kind: CURSOR_KIND,
+        position: text.to_owned(),
+        message: e.to_string(),
+    })
+}
+
+struct ReadState {
+    inputs: Vec<ReplayInput>,
+    parser: RecentChangeParser,
+    max_line_bytes: usize,
+    /// The position after the last line read.
+    position: Position,
+    reader: Option<Box<dyn BufRead + Send>>,
+    ready: VecDeque<Result<SourceItem, SourceError>>,
+    done: bool,
+}
+
+enum Line {
+    Text(Vec<u8>),
+    TooLong,
+    End,
+}
+
+impl ReadState {
+    fn finished() -> Self {
+        Self {
+            inputs: Vec::new(),
+            parser: RecentChangeParser::new(),
+            max_line_bytes: 1,
+            position: Position {
+                input: 0,
+                offset: 0,
+                line: 0,
+            },
+            reader: None,
+            ready: VecDeque::new(),
+            done: true,
+        }
+    }
+
+    /// Reads up to [`LINES_PER_READ`] lines into `ready` (blocking).
+    fn fill(&mut self) {
+        let mut lines = 0;
+        while lines < LINES_PER_READ && !self.done {
+            let Some(input) = self.inputs.get(self.position.input).cloned() else {
+                self.done = true;
+                break;
+            };
+            if self.reader.is_none() {
+                match open(&input, self.position.offset) {
+                    Ok(reader) => self.reader = Some(reader),
+                    Err(e) => {
+                        self.ready.push_back(Err(e));
+                        self.done = true;
+                        break;
+                    }
+                }
+            }
+            let line = match self.read_line() {
+                Ok(line) => line,
+                Err(e) => {
+                    self.ready.push_back(Err(SourceError::Io {
+                        context: format!("{} after line {}", input.label(), self.position.line),
+                        source: e,
+                    }));
+                    self.done = true;
+                    break;
+                }
+            };
+            match line {
+                Line::End => {
+                    self.reader = None;
+                    self.position = Position {
+                        input: self.position.input + 1,
+                        offset: 0,
+                        line: 0,
+                    };
+                }
+                Line::TooLong => {
+                    lines += 1;
+                    self.ready.push_back(Ok(SourceItem::Skipped {
+                        reason: SkipReason::Oversized,
+                        detail: format!(
+                            "{} line {}: longer than {} bytes",
+                            input.label(),
+                            self.position.line,
+                            self.max_line_bytes
+                        ),
+                        cursor: self.position.cursor(),
+                    }));
+                }
+                Line::Text(bytes) => {
+                    lines += 1;
+                    if let Some(item) = self.item(&input, &bytes) {
+                        self.ready.push_back(Ok(item));
+                    }
+                }
+            }
+        }
+    }
+
+    fn item(&self, input: &ReplayInput, bytes: &[u8]) -> Option<SourceItem> {
+        let text = bytes.trim_ascii();
+        if text.is_empty() {
+            return None;
+        }
+        let cursor = self.position.cursor();
+        let skipped = |reason, message: String| SourceItem::Skipped {
+            reason,
+            detail: format!("{} line {}: {message}", input.label(), self.position.line),
+            cursor: cursor.clone(),
+        };
+        Some(match self.parser.parse_slice(text) {
+            Ok(ParsedEvent::Edit(edit)) => SourceItem::Edit {
+                edit,
+                cursor: cursor.clone(),
+            },
+            Ok(ParsedEvent::Canary) => skipped(SkipReason::Canary, "canary event".into()),
+            Ok(ParsedEvent::OtherWiki) => skipped(SkipReason::OtherWiki, "other wiki".into()),
+            Ok(_) => skipped(SkipReason::Incomplete, "unknown event".into()),
+            Err(EventError::Malformed(e)) => skipped(SkipReason::Malformed, e.to_string()),
+            Err(e) => skipped(SkipReason::Incomplete, e.to_string()),
+        })
+    }
+
+    /// Reads one line, keeping at most `max_line_bytes` of it in memory.
+    fn read_line(&mut self) -> std::io::Result<Line> {
+        let Some(reader) = self.reader.as_mut() else {
+            return Ok(Line::End);
+        };
+        let mut line = Vec::new();
+        let mut consumed = 0u64;
+        let mut too_long = false;
+        loop {
+            let available = reader.fill_buf()?;
+            if available.is_empty() {
+                break;
+            }
+            let (chunk, found) = match available.iter().position(|&b| b == b'\n') {
+                Some(i) => (&available[..=i], true),
+                None => (available, false),
+            };
+            if !too_long {
+                if line.len() + chunk.len() > self.max_line_bytes + 2 {
+                    too_long = true;
+                    line = Vec::new();
+                } else {
+                    line.extend_from_slice(chunk);
+                }
+            }
+            let n = chunk.len();
+            consumed += n as u64;
+            reader.consume(n);
+            if found {
+                break;
+            }
+        }
+        if consumed == 0 {
+            return Ok(Line::End);
+        }
+        self.position.offset += consumed;
+        self.position.line += 1;
+        Ok(if too_long {
+            Line::TooLong
+        } else {
+            Line::Text(line)
+        })
+    }
+}
+
+fn open(input: &ReplayInput, offset: u64) -> Result<Box<dyn BufRead + Send>, SourceError> {
+    let io_error = |context: String| move |source| SourceError::Io { context, source };
+    match input {
+        ReplayInput::Stdin => {
+            if offset > 0 {
+                return Err(SourceError::Config(
+                    "standard input cannot be resumed; replay a file instead".into(),
+                ));
+            }
+            Ok(Box::new(BufReader::new(std::io::stdin())))
+        }
+        ReplayInput::File(path) => {
+            let label = path.display().to_string();
+            let mut file = File::open(path).map_err(io_error(format!("cannot open {label}")))?;
+            let gzip = path
+                .extension()
+                .is_some_and(|ext| ext.eq_ignore_ascii_case("gz"));
+            if gzip {
+                let mut reader = BufReader::with_capacity(
+                    256 * 1024,
+                    flate2::read::MultiGzDecoder::new(BufReader::new(file)),
+                );
+                let skipped = std::io::copy(&mut (&mut reader).take(offset), &mut std::io::sink())
+                    .map_err(io_error(format!("cannot read {label}")))?;
+                if skipped < offset {
+                    return Err(resume_past_end(&label, offset));
+                }
+                Ok(Box::new(reader))
+            } else {
+                let length = file
+                    .metadata()
+                    .map_err(io_error(format!("cannot read {label}")))?
+                    .len();
+                if offset > length {
+                    return Err(resume_past_end(&label, offset));
+                }
+                file.seek(SeekFrom::Start(offset))
+                    .map_err(io_error(format!("cannot seek in {label}")))?;
+                Ok(Box::new(BufReader::with_capacity(256 * 1024, file)))
+            }
+        }
+    }
+}
+
+fn resume_past_end(label: &str, offset: u64) -> SourceError {
+    SourceError::CorruptCursor {
+        kind: CURSOR_KIND,
+        position: offset.to_string(),
+        message: format!("{label} is shorter than the stored position: was it replaced?"),
+    }
+}

@@ -1,0 +1,19 @@
+//! Batch stores for editgroups.
+//!
+//! - [`MemoryStore`] (feature `memory`): in memory, the reference implementation.
+#![cfg_attr(
+    feature = "sql",
+    doc = "- [`SqlStore`] (features `sqlite`, `postgres`, `mysql`): SQL through sea-orm."
+)]
+//!
+//! [`open_store`] opens any of them from one URL string.
+
+#![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
+
+#[cfg(feature = "memory")]
+mod memory;
+mod url;
+
+#[cfg(feature = "memory")]
+pub use memory::MemoryStore;
+pub use url::open_store;
