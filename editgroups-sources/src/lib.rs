@@ -18,3 +18,6 @@ pub mod replay;
 
 #[cfg(feature = "replay")]
 pub use replay::{ReplayInput, ReplaySource};
+
+#[cfg(feature = "http")]
+pub mod http;
