@@ -48,6 +48,7 @@ pub enum SkipReason {
     /// Not JSON, not an object, truncated, or not UTF-8.
     Malformed,
     /// JSON, but without a field needed to attribute the change (id, wiki, ...).
+    /// Real streams carry some: abuse-filter log entries have no rc id.
     Incomplete,
     /// A Wikimedia canary event.
     Canary,
@@ -82,9 +83,9 @@ impl SkipReason {
         }
     }
 
-    /// Whether this reason means bad input, worth a warning.
+    /// Whether this reason means broken input, worth a warning.
     pub fn is_bad_input(self) -> bool {
-        matches!(self, Self::Malformed | Self::Incomplete | Self::Oversized)
+        matches!(self, Self::Malformed | Self::Oversized)
     }
 }
 

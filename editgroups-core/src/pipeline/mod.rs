@@ -288,7 +288,7 @@ impl Pipeline {
                 if reason.is_bad_input() {
                     tracing::warn!(%reason, "skipped {detail}");
                 } else {
-                    tracing::trace!(%reason, "skipped {detail}");
+                    tracing::debug!(%reason, "skipped {detail}");
                 }
                 pending.chunk.cursor = Some(cursor);
             }
