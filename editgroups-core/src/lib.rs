@@ -64,7 +64,7 @@ pub mod revert;
 pub mod source;
 pub mod store;
 pub mod tags;
-#[cfg(feature = "testing")]
+#[cfg(any(test, feature = "testing"))]
 pub mod testing;
 
 pub use cursor::Cursor;

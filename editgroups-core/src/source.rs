@@ -180,6 +180,7 @@ pub type SourceStream = BoxStream<'static, Result<SourceItem, SourceError>>;
 ///   end the stream.
 /// - Transient failures (a dropped connection) are retried inside the source;
 ///   only what retrying cannot fix ends it with an error.
+#[cfg_attr(test, mockall::automock)]
 pub trait EditSource: Send + Debug {
     /// The name the store keeps this source's cursor under, e.g.
     /// `eventstreams:wikidatawiki`.

@@ -273,6 +273,7 @@ pub enum StoreError {
 ///
 /// The conformance suite in `editgroups_core::testing` (feature `testing`) checks
 /// all of this; run it on your store.
+#[cfg_attr(test, mockall::automock)]
 #[async_trait]
 pub trait BatchStore: Send + Sync + Debug {
     /// Applies a chunk of events and stores the source's cursor with them, all or
