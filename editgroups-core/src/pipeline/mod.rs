@@ -30,6 +30,8 @@ pub struct PipelineConfig {
     pub max_chunk_delay: Duration,
     /// Only changes in these namespaces are ingested.
     pub watched_namespaces: BTreeSet<i64>,
+    /// How often progress is logged at `info` level (events read, attributed, lag).
+    pub progress_interval: Duration,
 }
 
 impl Default for PipelineConfig {
@@ -38,6 +40,7 @@ impl Default for PipelineConfig {
             chunk_size: 1000,
             max_chunk_delay: Duration::from_secs(1),
             watched_namespaces: DEFAULT_WATCHED_NAMESPACES.into_iter().collect(),
+            progress_interval: Duration::from_secs(30),
         }
     }
 }
@@ -238,6 +241,9 @@ impl Pipeline {
         let mut stream = self.source.stream(from);
         let mut pending = Pending::new(source_name.clone());
         let mut shutdown = std::pin::pin!(shutdown);
+        let mut progress = tokio::time::interval(self.config.progress_interval);
+        progress.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        progress.tick().await;
         loop {
             let deadline = pending.deadline;
             tokio::select! {
@@ -249,6 +255,19 @@ impl Pipeline {
                 }
                 () = sleep_until(deadline) => {
                     self.flush(&mut pending).await?;
+                }
+                _ = progress.tick() => {
+                    let s = self.stats.snapshot();
+                    let lag = s.lag(chrono::Utc::now()).map(|l| l.num_seconds());
+                    tracing::info!(
+                        source = %source_name,
+                        events = s.events_read,
+                        skipped = s.skipped_total(),
+                        attributed = s.attributed,
+                        stored = s.inserted,
+                        lag_seconds = lag,
+                        "progress"
+                    );
                 }
                 item = stream.next() => match item {
                     None => {
