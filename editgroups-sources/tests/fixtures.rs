@@ -8,9 +8,14 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../fixtures/editgroups")
-        .join(name)
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fixtures");
+    // EditGroups' recorded events, and stand-ins for the files it does not publish.
+    let recorded = root.join("editgroups").join(name);
+    if recorded.exists() {
+        recorded
+    } else {
+        root.join("synthetic").join(name)
+    }
 }
 
 async fn ingest_into(store: &Arc<MemoryStore>, files: &[&str], chunk_size: usize) {
@@ -250,4 +255,73 @@ async fn a_deletion_in_another_file_reverts_the_creation_it_deletes() {
             .collect();
         assert_eq!(reverted, [("Q50570219".to_owned(), "new".to_owned())]);
     }
+}
+
+#[tokio::test]
+async fn one_or_batch() {
+    let store = ingest(&["one_or_batch.json"]).await;
+    let batch = only_batch(&store).await;
+    assert_eq!(batch.key, key("OR", "ca7d7cc"));
+    assert_eq!(batch.user, "Pintoch");
+    assert_eq!(batch.summary, "import Charity Navigator");
+    assert_eq!(batch.started.to_rfc3339(), "2018-03-06T16:39:37+00:00");
+    assert_eq!(batch.ended.to_rfc3339(), "2018-03-06T16:41:10+00:00");
+    assert_eq!(batch.duration_seconds(), 93);
+    assert_eq!(
+        (
+            batch.nb_edits,
+            batch.nb_distinct_pages,
+            batch.nb_new_pages,
+            batch.nb_reverted_edits
+        ),
+        (51, 51, 0, 0)
+    );
+    assert_eq!(batch.total_diffsize, 130901);
+    let average = batch.total_diffsize / batch.nb_edits as i64;
+    assert!((2500..3000).contains(&average), "{average}");
+    assert_eq!(batch.tags, ["wbeditentity-update"]);
+    let edits = store
+        .batch_edits(&batch.key, Page::new(11, 0))
+        .await
+        .unwrap();
+    assert_eq!(edits.len(), 11);
+    assert!(
+        edits
+            .windows(2)
+            .all(|w| w[0].edit.position() > w[1].edit.position()),
+        "newest first"
+    );
+}
+
+#[tokio::test]
+async fn one_or_batch_twice() {
+    let store = ingest(&["one_or_batch.json", "one_or_batch.json"]).await;
+    let batch = only_batch(&store).await;
+    assert_eq!(
+        (
+            batch.nb_edits,
+            batch.nb_distinct_pages,
+            batch.total_diffsize
+        ),
+        (51, 51, 130901)
+    );
+}
+
+#[tokio::test]
+async fn hijack() {
+    let store = Arc::new(MemoryStore::new());
+    ingest_into(&store, &["one_or_batch.json"], 50).await;
+    let source = ReplaySource::from_files([fixture("hijack.json")]);
+    let pipeline = Pipeline::builder()
+        .source(source)
+        .shared_store(store.clone())
+        .build()
+        .unwrap();
+    let summary = pipeline.run().await.unwrap();
+    assert_eq!(
+        (summary.attributed, summary.hijacked, summary.inserted),
+        (1, 1, 0)
+    );
+    let batch = only_batch(&store).await;
+    assert_eq!((batch.user.as_str(), batch.nb_edits), ("Pintoch", 51));
 }
