@@ -151,6 +151,7 @@ impl EditSource for ReplaySource {
             max_line_bytes: self.max_line_bytes,
             position: start,
             reader: None,
+            line: Vec::new(),
             ready: VecDeque::new(),
             done: false,
         };
@@ -198,12 +199,15 @@ struct ReadState {
     /// The position after the last line read.
     position: Position,
     reader: Option<Box<dyn BufRead + Send>>,
+    /// The last line read, reused from line to line.
+    line: Vec<u8>,
     ready: VecDeque<Result<SourceItem, SourceError>>,
     done: bool,
 }
 
 enum Line {
-    Text(Vec<u8>),
+    /// A line, in `ReadState::line`.
+    Text,
     TooLong,
     End,
 }
@@ -220,6 +224,7 @@ impl ReadState {
                 line: 0,
             },
             reader: None,
+            line: Vec::new(),
             ready: VecDeque::new(),
             done: true,
         }
@@ -276,9 +281,9 @@ impl ReadState {
                         cursor: self.position.cursor(),
                     }));
                 }
-                Line::Text(bytes) => {
+                Line::Text => {
                     lines += 1;
-                    if let Some(item) = self.item(&input, &bytes) {
+                    if let Some(item) = self.item(&input, &self.line) {
                         self.ready.push_back(Ok(item));
                     }
                 }
@@ -297,7 +302,17 @@ impl ReadState {
             detail: format!("{} line {}: {message}", input.label(), self.position.line),
             cursor: cursor.clone(),
         };
-        Some(match self.parser.parse_slice(text) {
+        // One validation of the whole line is faster than serde_json's per string.
+        let parsed = match std::str::from_utf8(text) {
+            Ok(json) => self.parser.parse(json),
+            Err(e) => {
+                return Some(skipped(
+                    SkipReason::Malformed,
+                    format!("invalid UTF-8 at byte {}", e.valid_up_to()),
+                ));
+            }
+        };
+        Some(match parsed {
             Ok(ParsedEvent::Edit(edit)) => SourceItem::Edit {
                 edit,
                 cursor: cursor.clone(),
@@ -315,7 +330,8 @@ impl ReadState {
         let Some(reader) = self.reader.as_mut() else {
             return Ok(Line::End);
         };
-        let mut line = Vec::new();
+        let line = &mut self.line;
+        line.clear();
         let mut consumed = 0u64;
         let mut too_long = false;
         loop {
@@ -323,14 +339,14 @@ impl ReadState {
             if available.is_empty() {
                 break;
             }
-            let (chunk, found) = match available.iter().position(|&b| b == b'\n') {
+            let (chunk, found) = match memchr::memchr(b'\n', available) {
                 Some(i) => (&available[..=i], true),
                 None => (available, false),
             };
             if !too_long {
                 if line.len() + chunk.len() > self.max_line_bytes + 2 {
                     too_long = true;
-                    line = Vec::new();
+                    line.clear();
                 } else {
                     line.extend_from_slice(chunk);
                 }
@@ -347,11 +363,7 @@ impl ReadState {
         }
         self.position.offset += consumed;
         self.position.line += 1;
-        Ok(if too_long {
-            Line::TooLong
-        } else {
-            Line::Text(line)
-        })
+        Ok(if too_long { Line::TooLong } else { Line::Text })
     }
 }
 
