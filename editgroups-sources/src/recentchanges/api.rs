@@ -184,6 +184,20 @@ impl RcRow<'_> {
     }
 }
 
+/// Maps one `list=recentchanges` answer (`formatversion=2`, e.g. recorded) onto
+/// edits of `wiki`, row by row as the poller does: a row that cannot be attributed
+/// (no rc id, no title, a bad timestamp) is an error in its place.
+pub fn map_page(body: &[u8], wiki: &str) -> Result<Vec<Result<Edit, String>>, serde_json::Error> {
+    let response: RcResponse<'_> = serde_json::from_slice(body)?;
+    Ok(response
+        .query
+        .map(|q| q.recentchanges)
+        .unwrap_or_default()
+        .iter()
+        .map(|row| row.to_edit(wiki).map_err(|e| e.to_string()))
+        .collect())
+}
+
 fn positive(id: Option<i64>) -> Option<u64> {
     id.and_then(|v| u64::try_from(v).ok()).filter(|&v| v > 0)
 }

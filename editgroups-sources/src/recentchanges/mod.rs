@@ -26,6 +26,7 @@ mod client;
 mod poller;
 mod stats;
 
+pub use api::map_page;
 pub use builder::{BotPassword, DEFAULT_MAX_AGE, DEFAULT_OVERLAP, GapPolicy, RecentChangesBuilder};
 pub use stats::{RecentChangesSnapshot, RecentChangesStats};
 
