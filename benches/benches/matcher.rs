@@ -1,1 +1,2 @@
+//! Placeholder until the matcher benchmark lands.
 fn main() {}
