@@ -178,4 +178,73 @@ async fn a_second_poller_over_the_same_changes_changes_nothing() {
     assert!(second.duplicates >= 7, "{second:?}");
     let after = store.list_batches(&BatchQuery::new()).await.unwrap();
     assert_eq!(after, before);
+
+    // The same changes as EventStreams would have sent them, replayed: alone they
+    // give the same batches; into the polled store they change nothing.
+    let lines = as_stream_events(&wiki, since).await;
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), lines.join("\n")).unwrap();
+    let replayed = Arc::new(MemoryStore::new());
+    replay_into(&replayed, file.path()).await;
+    assert_eq!(replayed.list_batches(&BatchQuery::new()).await.unwrap(), before);
+    let third = replay_into(&store, file.path()).await;
+    assert_eq!((third.inserted, third.reverted), (0, 0), "{third:?}");
+    assert_eq!(store.list_batches(&BatchQuery::new()).await.unwrap(), before);
+}
+
+async fn replay_into(
+    store: &Arc<MemoryStore>,
+    path: &std::path::Path,
+) -> editgroups_core::pipeline::StatsSnapshot {
+    let pipeline = Pipeline::builder()
+        .source(editgroups_sources::ReplaySource::from_files([path]))
+        .shared_store(store.clone())
+        .build()
+        .unwrap();
+    pipeline.run().await.unwrap()
+}
+
+/// The wiki's recent changes since `since`, read with a plain request and
+/// rewritten in the EventStreams `mediawiki/recentchange` shape.
+async fn as_stream_events(wiki: &TestWiki, since: DateTime<Utc>) -> Vec<String> {
+    let url = format!(
+        "{}?action=query&list=recentchanges&format=json&formatversion=2&rcdir=newer&rclimit=500&rcprop=title|ids|sizes|flags|user|comment|parsedcomment|timestamp|loginfo&rcstart={}",
+        wiki.api,
+        since.format("%Y-%m-%dT%H:%M:%SZ")
+    );
+    let body = reqwest::get(&url).await.unwrap().bytes().await.unwrap();
+    let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    let rows = body["query"]["recentchanges"].as_array().unwrap();
+    assert!(rows.len() >= 8, "{body}");
+    rows.iter()
+        .map(|row| {
+            let kind = row["type"].as_str().unwrap();
+            let time = DateTime::parse_from_rfc3339(row["timestamp"].as_str().unwrap()).unwrap();
+            let mut event = serde_json::json!({
+                "$schema": "/mediawiki/recentchange/1.0.0",
+                "meta": {"domain": "127.0.0.1", "stream": "mediawiki.recentchange"},
+                "id": row["rcid"], "type": kind, "namespace": row["ns"], "title": row["title"],
+                "user": row["user"], "bot": row["bot"], "timestamp": time.timestamp(),
+                "comment": row["comment"], "parsedcomment": row["parsedcomment"], "wiki": "wiki",
+            });
+            match kind {
+                "edit" => {
+                    event["minor"] = row["minor"].clone();
+                    event["revision"] = serde_json::json!({"old": row["old_revid"], "new": row["revid"]});
+                    event["length"] = serde_json::json!({"old": row["oldlen"], "new": row["newlen"]});
+                }
+                "new" => {
+                    event["minor"] = row["minor"].clone();
+                    event["revision"] = serde_json::json!({"new": row["revid"]});
+                    event["length"] = serde_json::json!({"new": row["newlen"]});
+                }
+                _ => {
+                    event["log_type"] = row["logtype"].clone();
+                    event["log_action"] = row["logaction"].clone();
+                    event["log_id"] = row["logid"].clone();
+                }
+            }
+            event.to_string()
+        })
+        .collect()
 }
