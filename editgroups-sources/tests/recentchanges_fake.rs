@@ -361,3 +361,55 @@ async fn the_wiki_id_is_read_from_siteinfo_once() {
         .count();
     assert_eq!(siteinfo, 1);
 }
+
+#[tokio::test]
+async fn a_lost_session_logs_in_again() {
+    let start = t0();
+    let fake = FakeApi::start().await;
+    fake.add_rows(rows(1, 4, 4, start));
+    // Login token, login, then the first poll finds the session gone.
+    fake.push_faults([
+        Fault::Pass,
+        Fault::Pass,
+        Fault::ApiError("assertuserfailed"),
+    ]);
+    let mut source = builder(&fake)
+        .bot_password("Bot@app", "0123456789abcdefghijklmnopqrstuv")
+        .since(start)
+        .once(true)
+        .build()
+        .unwrap();
+    let (items, error) = collect(&mut source, None).await;
+    assert!(error.is_none(), "{error:?}");
+    assert_eq!(rcids(&items), [1, 2, 3, 4]);
+    let requests = fake.requests();
+    let logins: Vec<_> = requests
+        .iter()
+        .filter(|r| r.params.get("action").map(String::as_str) == Some("login"))
+        .collect();
+    assert_eq!(logins.len(), 2);
+    assert!(
+        logins
+            .iter()
+            .all(|r| r.method == "POST" && r.params["lgname"] == "Bot@app")
+    );
+    assert!(
+        fake.rc_requests()
+            .iter()
+            .all(|r| r.params.get("assert").map(String::as_str) == Some("user"))
+    );
+
+    // A refused password stops the source with a clear error.
+    let mut source = builder(&fake)
+        .bot_password("Bot@app", "wrong")
+        .since(start)
+        .build()
+        .unwrap();
+    let (_, error) = collect(&mut source, None).await;
+    match error {
+        Some(SourceError::Config(message)) => {
+            assert!(message.contains("login as Bot@app failed"), "{message}")
+        }
+        other => panic!("{other:?}"),
+    }
+}

@@ -186,10 +186,16 @@ async fn a_second_poller_over_the_same_changes_changes_nothing() {
     std::fs::write(file.path(), lines.join("\n")).unwrap();
     let replayed = Arc::new(MemoryStore::new());
     replay_into(&replayed, file.path()).await;
-    assert_eq!(replayed.list_batches(&BatchQuery::new()).await.unwrap(), before);
+    assert_eq!(
+        replayed.list_batches(&BatchQuery::new()).await.unwrap(),
+        before
+    );
     let third = replay_into(&store, file.path()).await;
     assert_eq!((third.inserted, third.reverted), (0, 0), "{third:?}");
-    assert_eq!(store.list_batches(&BatchQuery::new()).await.unwrap(), before);
+    assert_eq!(
+        store.list_batches(&BatchQuery::new()).await.unwrap(),
+        before
+    );
 }
 
 async fn replay_into(
@@ -230,8 +236,10 @@ async fn as_stream_events(wiki: &TestWiki, since: DateTime<Utc>) -> Vec<String> 
             match kind {
                 "edit" => {
                     event["minor"] = row["minor"].clone();
-                    event["revision"] = serde_json::json!({"old": row["old_revid"], "new": row["revid"]});
-                    event["length"] = serde_json::json!({"old": row["oldlen"], "new": row["newlen"]});
+                    event["revision"] =
+                        serde_json::json!({"old": row["old_revid"], "new": row["revid"]});
+                    event["length"] =
+                        serde_json::json!({"old": row["oldlen"], "new": row["newlen"]});
                 }
                 "new" => {
                     event["minor"] = row["minor"].clone();

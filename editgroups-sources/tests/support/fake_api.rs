@@ -40,6 +40,8 @@ pub enum Fault {
     ApiError(&'static str),
     /// Wait this long before answering normally.
     Delay(Duration),
+    /// Answer normally (to aim a later fault at a later request).
+    Pass,
 }
 
 /// A change on the fake wiki.
@@ -219,7 +221,7 @@ async fn serve(mut socket: TcpStream, state: Arc<Mutex<State>>) -> std::io::Resu
         (fault, reply)
     };
     let (status, extra, body) = match fault {
-        None => (200, String::new(), reply),
+        None | Some(Fault::Pass) => (200, String::new(), reply),
         Some(Fault::Delay(delay)) => {
             tokio::time::sleep(delay).await;
             (200, String::new(), reply)
@@ -248,6 +250,20 @@ fn answer(rows: &[Row], request: &Request) -> String {
     let p = &request.params;
     if p.get("meta").map(String::as_str) == Some("siteinfo") {
         return json!({"batchcomplete": true, "query": {"general": {"wikiid": "fakewiki", "sitename": "Fake"}}}).to_string();
+    }
+    if p.get("meta").map(String::as_str) == Some("tokens") {
+        return json!({"batchcomplete": true, "query": {"tokens": {"logintoken": "abc+\\"}}})
+            .to_string();
+    }
+    if p.get("action").map(String::as_str) == Some("login") {
+        let ok = p.get("lgtoken").map(String::as_str) == Some("abc+\\")
+            && p.get("lgpassword").map(String::as_str) == Some("0123456789abcdefghijklmnopqrstuv");
+        let result = if ok {
+            json!({"result": "Success", "lguserid": 3, "lgusername": "Bot"})
+        } else {
+            json!({"result": "Failed", "reason": "Incorrect username or password entered."})
+        };
+        return json!({"login": result}).to_string();
     }
     if p.get("list").map(String::as_str) != Some("recentchanges") {
         return json!({"error": {"code": "badvalue", "info": "the fake only knows recentchanges"}})
