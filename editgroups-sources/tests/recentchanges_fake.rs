@@ -413,3 +413,38 @@ async fn a_lost_session_logs_in_again() {
         other => panic!("{other:?}"),
     }
 }
+
+#[tokio::test]
+async fn rows_that_cannot_be_attributed_are_skipped_with_their_position() {
+    let start = t0();
+    let fake = FakeApi::start().await;
+    fake.add_rows([
+        Row::edit(1, start, "Q1", QS),
+        Row::edit(2, start, "", QS),
+        Row::edit(3, start, "Q3", QS),
+    ]);
+    let mut source = builder(&fake).since(start).once(true).build().unwrap();
+    let (items, error) = collect(&mut source, None).await;
+    assert!(error.is_none(), "{error:?}");
+    assert_eq!(rcids(&items), [1, 3]);
+    match &items[1] {
+        SourceItem::Skipped { reason, detail, .. } => {
+            assert_eq!(*reason, editgroups_core::SkipReason::Incomplete);
+            assert!(detail.contains("rc id 2: row without"), "{detail}");
+        }
+        other => panic!("{other:?}"),
+    }
+    // Through a pipeline, it is counted.
+    let store = std::sync::Arc::new(editgroups_store::MemoryStore::new());
+    let source = builder(&fake).since(start).once(true).build().unwrap();
+    let stats = editgroups_core::Pipeline::builder()
+        .source(source)
+        .shared_store(store)
+        .build()
+        .unwrap()
+        .run()
+        .await
+        .unwrap();
+    assert_eq!(stats.skipped.get("incomplete"), Some(&1));
+    assert_eq!(stats.inserted, 2);
+}

@@ -76,14 +76,24 @@ impl Row {
             "new" => (self.rcid + 1000, 0),
             _ => (self.rcid + 1000, self.rcid + 999),
         };
-        json!({
+        let mut row = json!({
             "type": self.kind, "ns": self.ns, "title": self.title, "pageid": 7,
             "revid": revid, "old_revid": old_revid, "rcid": self.rcid,
             "user": self.user, "bot": false, "new": self.kind == "new", "minor": false,
             "oldlen": 10, "newlen": 20,
             "timestamp": self.timestamp.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
             "comment": self.comment, "parsedcomment": self.comment,
-        })
+        });
+        // An empty title stands for a row whose action was hidden by revision
+        // deletion: MediaWiki leaves out its title.
+        if self.title.is_empty()
+            && let Some(fields) = row.as_object_mut()
+        {
+            fields.remove("title");
+            fields.remove("ns");
+            fields.insert("actionhidden".into(), json!(true));
+        }
+        row
     }
 }
 
