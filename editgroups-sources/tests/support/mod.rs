@@ -1,0 +1,6 @@
+//! Test support shared by the integration tests: a scripted fake api.php and a
+//! real MediaWiki on loopback.
+#![allow(dead_code, unreachable_pub)]
+
+pub mod fake_api;
+pub mod mediawiki;
