@@ -322,7 +322,7 @@ impl BatchStore for MemoryStore {
             .iter()
             .filter_map(|k| state.edits.get(k).map(|r| &r.stored))
             .collect();
-        edits.sort_by(|a, b| b.edit.position().cmp(&a.edit.position()));
+        edits.sort_by_key(|e| std::cmp::Reverse(e.edit.position()));
         Ok(page(
             edits.into_iter().cloned(),
             page_of.limit,
