@@ -15,7 +15,7 @@ use editgroups_sources::eventstreams::{CURSOR_KIND, CURSOR_VERSION, EventStreams
 use editgroups_sources::http::BackoffConfig;
 use editgroups_store::MemoryStore;
 use futures::StreamExt;
-use sse_server::{Config, Plan, Server, Served, canary, history};
+use sse_server::{Config, Plan, Served, Server, canary, history};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -148,7 +148,10 @@ async fn every_event_once_in_order_across_many_disconnects_split_anywhere() {
     // Nothing lost, nothing doubled, nothing reordered.
     let got: Vec<Seen> = items.iter().map(seen).collect();
     assert_eq!(got.len(), expected.len());
-    assert!(got == expected, "the stream differs from a replay of the same events");
+    assert!(
+        got == expected,
+        "the stream differs from a replay of the same events"
+    );
     let canaries = lines.iter().filter(|l| l.contains("\"canary\"")).count();
     assert_eq!(
         got.iter()
@@ -160,27 +163,39 @@ async fn every_event_once_in_order_across_many_disconnects_split_anywhere() {
 
     // Every item carries the id of the event it came from.
     for (item, event) in items.iter().zip(&served) {
-        assert_eq!(item.cursor(), &Cursor::new(CURSOR_KIND, CURSOR_VERSION, event.id()));
+        assert_eq!(
+            item.cursor(),
+            &Cursor::new(CURSOR_KIND, CURSOR_VERSION, event.id())
+        );
     }
 
     let requests = server.requests();
     assert!(requests.len() > 50, "{} connections", requests.len());
-    assert_eq!(requests[0].last_event_id, None, "the first connection has no id");
+    assert_eq!(
+        requests[0].last_event_id, None,
+        "the first connection has no id"
+    );
     assert_eq!(requests[0].user_agent.as_deref(), Some(AGENT));
     // Each reconnection resumes after the last event fully received before it:
     // a connection cut mid-frame resumes before the cut event.
     let mut previous = 0;
     for request in &requests[1..] {
-        let id = request.last_event_id.as_deref().expect("a reconnection without id");
+        let id = request
+            .last_event_id
+            .as_deref()
+            .expect("a reconnection without id");
         let at = position_of(&served, id);
-        assert!(at + 1 >= previous + 1, "resumed backwards");
+        assert!(at >= previous, "resumed backwards");
         previous = at;
     }
     let stats = stats.snapshot();
     assert_eq!(stats.reconnects as usize, requests.len() - 1);
     assert_eq!(stats.connections as usize, requests.len());
     assert_eq!(stats.events as usize, served.len());
-    assert!(stats.error_events > 0, "the server's error events were not seen");
+    assert!(
+        stats.error_events > 0,
+        "the server's error events were not seen"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -238,11 +253,17 @@ async fn the_store_equals_a_replay_despite_rewinds_and_disconnects() {
     for batch in &expected {
         assert_eq!(
             store.batch_edits(&batch.key, Page::all()).await.unwrap(),
-            reference.batch_edits(&batch.key, Page::all()).await.unwrap()
+            reference
+                .batch_edits(&batch.key, Page::all())
+                .await
+                .unwrap()
         );
     }
     let snapshot = stats.snapshot();
-    assert!(snapshot.duplicates > 0, "no event was delivered twice: {snapshot:?}");
+    assert!(
+        snapshot.duplicates > 0,
+        "no event was delivered twice: {snapshot:?}"
+    );
     assert!(source_stats.snapshot().reconnects >= 50);
 }
 
@@ -259,7 +280,11 @@ async fn a_first_start_asks_for_since_and_a_resume_sends_the_stored_id() {
     assert_eq!(first.last_event_id, None);
     assert_eq!(
         first.since.as_deref(),
-        Some(since.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true).as_str())
+        Some(
+            since
+                .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+                .as_str()
+        )
     );
     assert_eq!(items.len(), 6, "events 40 to 45");
     assert_eq!(items[0].cursor().position(), served[40].id());
@@ -268,7 +293,10 @@ async fn a_first_start_asks_for_since_and_a_resume_sends_the_stored_id() {
     let cursor = items[2].cursor().clone();
     let items = read_until(&mut source, Some(cursor), &served[45].id()).await;
     let resumed = &server.requests()[1];
-    assert_eq!(resumed.last_event_id.as_deref(), Some(served[42].id().as_str()));
+    assert_eq!(
+        resumed.last_event_id.as_deref(),
+        Some(served[42].id().as_str())
+    );
     assert_eq!(resumed.since, None);
     assert_eq!(items.len(), 3, "events 43 to 45");
 
@@ -276,7 +304,10 @@ async fn a_first_start_asks_for_since_and_a_resume_sends_the_stored_id() {
     let mut source = self::source(&server).build().unwrap();
     read_until(&mut source, None, &served[0].id()).await;
     let plain = &server.requests()[2];
-    assert_eq!((plain.last_event_id.as_deref(), plain.since.as_deref()), (None, None));
+    assert_eq!(
+        (plain.last_event_id.as_deref(), plain.since.as_deref()),
+        (None, None)
+    );
     assert!(!plain.target.contains('?'), "{}", plain.target);
 }
 
@@ -359,7 +390,10 @@ async fn a_corrupt_stored_id_is_refused_by_the_server_and_stops_the_source() {
     let (items, error) = editgroups_core::testing::source::collect(&mut source, Some(cursor)).await;
     assert!(items.is_empty());
     let error = error.expect("the source should stop").to_string();
-    assert!(error.contains("400") && error.contains("Last-Event-ID"), "{error}");
+    assert!(
+        error.contains("400") && error.contains("Last-Event-ID"),
+        "{error}"
+    );
     assert_eq!(server.requests()[0].last_event_id.as_deref(), Some("[]"));
 }
 
@@ -403,7 +437,10 @@ async fn a_stalled_connection_is_dropped_and_resumed() {
     assert_eq!(items.len(), served.len());
     let requests = server.requests();
     assert_eq!(requests.len(), 2);
-    assert_eq!(requests[1].last_event_id.as_deref(), Some(served[9].id().as_str()));
+    assert_eq!(
+        requests[1].last_event_id.as_deref(),
+        Some(served[9].id().as_str())
+    );
     let stats = source.stats().snapshot();
     assert_eq!((stats.idle_timeouts, stats.reconnects), (1, 1));
 }
@@ -441,7 +478,13 @@ async fn oversized_events_are_skipped_with_their_position_and_counted() {
     let mut oversized = 0;
     for (item, (line, event)) in items.iter().zip(lines.iter().zip(&served)) {
         assert_eq!(item.cursor().position(), event.id());
-        let skipped = matches!(item, SourceItem::Skipped { reason: SkipReason::Oversized, .. });
+        let skipped = matches!(
+            item,
+            SourceItem::Skipped {
+                reason: SkipReason::Oversized,
+                ..
+            }
+        );
         assert_eq!(skipped, line.len() > max, "{item:?}");
         oversized += usize::from(skipped);
     }

@@ -136,10 +136,14 @@ impl EventStreamsBuilder {
             )));
         }
         if self.idle_timeout.is_zero() {
-            return Err(SourceError::Config("the idle timeout must not be zero".into()));
+            return Err(SourceError::Config(
+                "the idle timeout must not be zero".into(),
+            ));
         }
         if self.max_event_bytes == 0 {
-            return Err(SourceError::Config("the maximum event size must not be zero".into()));
+            return Err(SourceError::Config(
+                "the maximum event size must not be zero".into(),
+            ));
         }
         let client = reqwest::Client::builder()
             .user_agent(user_agent)

@@ -128,7 +128,8 @@ mod tests {
 
     #[test]
     fn cursors_are_checked_before_connecting() {
-        let id = r#"[{"topic":"eqiad.mediawiki.recentchange","partition":0,"timestamp":1532031066001}]"#;
+        let id =
+            r#"[{"topic":"eqiad.mediawiki.recentchange","partition":0,"timestamp":1532031066001}]"#;
         let cursor = Cursor::new(CURSOR_KIND, CURSOR_VERSION, id);
         assert_eq!(decode_cursor(&cursor).unwrap().as_deref(), Some(id));
         let none = Cursor::new(CURSOR_KIND, CURSOR_VERSION, "");

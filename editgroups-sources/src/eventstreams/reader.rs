@@ -247,7 +247,10 @@ impl Reader {
         if HeaderValue::from_str(id).is_ok() {
             self.last_id = Some(id.to_owned());
         } else {
-            tracing::warn!(id, "ignored an event id that cannot be sent back as a header");
+            tracing::warn!(
+                id,
+                "ignored an event id that cannot be sent back as a header"
+            );
         }
     }
 
@@ -277,10 +280,14 @@ impl Reader {
                 SkipReason::Incomplete,
                 format!("event {}: unknown event", position(id)),
             ),
-            Err(EventError::Malformed(e)) => {
-                skipped(SkipReason::Malformed, format!("event {}: {e}", position(id)))
-            }
-            Err(e) => skipped(SkipReason::Incomplete, format!("event {}: {e}", position(id))),
+            Err(EventError::Malformed(e)) => skipped(
+                SkipReason::Malformed,
+                format!("event {}: {e}", position(id)),
+            ),
+            Err(e) => skipped(
+                SkipReason::Incomplete,
+                format!("event {}: {e}", position(id)),
+            ),
         }
     }
 }

@@ -217,7 +217,10 @@ fn start(config: &Config, request: &Request) -> Result<usize, String> {
         let mine = entries
             .iter()
             .find(|e| e.get("topic").and_then(|t| t.as_str()) == Some(TOPIC));
-        match mine.and_then(|e| e.get("timestamp")).and_then(|t| t.as_i64()) {
+        match mine
+            .and_then(|e| e.get("timestamp"))
+            .and_then(|t| t.as_i64())
+        {
             Some(ts) => Some(ts),
             None => {
                 return Err(problem(
@@ -383,8 +386,7 @@ async fn serve(
     let mut rng = fastrand::Rng::with_seed(config.seed.wrapping_add(n as u64));
     let end = config.line_end;
     let mut out = format!(":ok{end}{end}").into_bytes();
-    let mut sent = 0;
-    for (i, served) in config.history.iter().enumerate().skip(first) {
+    for (sent, (i, served)) in config.history.iter().enumerate().skip(first).enumerate() {
         if stall_after == Some(sent) {
             write_chunks(socket, &out, config.split, &mut rng).await?;
             tokio::time::sleep(Duration::from_secs(30)).await;
@@ -409,13 +411,14 @@ async fn serve(
             }
             if i % 97 == 0 {
                 out.extend_from_slice(
-                    format!("event: error{end}data: {{\"message\":\"consumer lag {i}\"}}{end}{end}")
-                        .as_bytes(),
+                    format!(
+                        "event: error{end}data: {{\"message\":\"consumer lag {i}\"}}{end}{end}"
+                    )
+                    .as_bytes(),
                 );
             }
         }
         out.extend_from_slice(frame(served, end).as_bytes());
-        sent += 1;
         if out.len() >= 16 * 1024 {
             write_chunks(socket, &out, config.split, &mut rng).await?;
             out.clear();

@@ -15,7 +15,9 @@ fn events(frames: &[SseFrame]) -> Vec<(String, String, String)> {
         .iter()
         .map(|f| match f {
             SseFrame::Event(e) => (e.event_type().to_owned(), e.data.clone(), e.id.clone()),
-            SseFrame::Oversized { bytes, id } => ("<oversized>".into(), bytes.to_string(), id.clone()),
+            SseFrame::Oversized { bytes, id } => {
+                ("<oversized>".into(), bytes.to_string(), id.clone())
+            }
         })
         .collect()
 }
@@ -27,8 +29,8 @@ fn ev(kind: &str, data: &str, id: &str) -> (String, String, String) {
 #[test]
 fn every_line_end_style_gives_the_same_events() {
     for end in ["\n", "\r\n", "\r"] {
-        let text = ":ok\n\nevent: message\nid: [1]\ndata: {\"a\":1}\n\ndata: x\n\n"
-            .replace('\n', end);
+        let text =
+            ":ok\n\nevent: message\nid: [1]\ndata: {\"a\":1}\n\ndata: x\n\n".replace('\n', end);
         assert_eq!(
             events(&parse_all(&[text.as_bytes()], 100)),
             [ev("message", "{\"a\":1}", "[1]"), ev("message", "x", "[1]")],
@@ -61,9 +63,21 @@ fn ids_persist_are_verbatim_and_nul_ids_are_ignored() {
     assert_eq!(
         events(&parse_all(&[text.as_bytes()], 100)),
         [
-            ev("message", "a", "[{\"topic\":\"eqiad.x\",\"partition\":0,\"timestamp\":1}]"),
-            ev("message", "b", "[{\"topic\":\"eqiad.x\",\"partition\":0,\"timestamp\":1}]"),
-            ev("message", "c", "[{\"topic\":\"eqiad.x\",\"partition\":0,\"timestamp\":1}]"),
+            ev(
+                "message",
+                "a",
+                "[{\"topic\":\"eqiad.x\",\"partition\":0,\"timestamp\":1}]"
+            ),
+            ev(
+                "message",
+                "b",
+                "[{\"topic\":\"eqiad.x\",\"partition\":0,\"timestamp\":1}]"
+            ),
+            ev(
+                "message",
+                "c",
+                "[{\"topic\":\"eqiad.x\",\"partition\":0,\"timestamp\":1}]"
+            ),
             ev("message", "d", ""),
         ]
     );
@@ -82,8 +96,14 @@ fn an_id_without_data_sets_the_last_id_but_dispatches_nothing() {
 fn event_types_and_retry() {
     let mut parser = SseParser::new(100);
     let mut out = Vec::new();
-    parser.feed(b"retry: 2500\nevent: error\ndata: {}\n\nretry: x1\ndata: y\n\n", &mut out);
-    assert_eq!(events(&out), [ev("error", "{}", ""), ev("message", "y", "")]);
+    parser.feed(
+        b"retry: 2500\nevent: error\ndata: {}\n\nretry: x1\ndata: y\n\n",
+        &mut out,
+    );
+    assert_eq!(
+        events(&out),
+        [ev("error", "{}", ""), ev("message", "y", "")]
+    );
     assert_eq!(parser.retry(), Some(Duration::from_millis(2500)));
 }
 
@@ -94,7 +114,10 @@ fn an_unfinished_event_is_dropped_and_its_id_forgotten_on_reset() {
     parser.feed(b"id: 1\ndata: a\n\nid: 2\ndata: half", &mut out);
     parser.reset();
     parser.feed(b"data: b\n\n", &mut out);
-    assert_eq!(events(&out), [ev("message", "a", "1"), ev("message", "b", "1")]);
+    assert_eq!(
+        events(&out),
+        [ev("message", "a", "1"), ev("message", "b", "1")]
+    );
 }
 
 #[test]
@@ -102,7 +125,11 @@ fn a_utf8_character_split_across_chunks_survives() {
     let text = "data: Zürich — 東京\n\n".as_bytes();
     for split in 0..text.len() {
         let frames = parse_all(&[&text[..split], &text[split..]], 100);
-        assert_eq!(events(&frames), [ev("message", "Zürich — 東京", "")], "split at {split}");
+        assert_eq!(
+            events(&frames),
+            [ev("message", "Zürich — 東京", "")],
+            "split at {split}"
+        );
     }
     let frames = parse_all(&[b"data: \xff\n\n"], 100);
     assert_eq!(events(&frames), [ev("message", "\u{fffd}", "")]);
@@ -110,7 +137,10 @@ fn a_utf8_character_split_across_chunks_survives() {
 
 #[test]
 fn a_byte_order_mark_is_stripped_once_even_split() {
-    let frames = parse_all(&[b"\xEF", b"\xBB\xBFdata: a\n\n\xEF\xBB\xBFdata: b\n\n"], 100);
+    let frames = parse_all(
+        &[b"\xEF", b"\xBB\xBFdata: a\n\n\xEF\xBB\xBFdata: b\n\n"],
+        100,
+    );
     // A BOM later is not stripped: it makes `\u{feff}data`, an unknown field.
     assert_eq!(events(&frames), [ev("message", "a", "")]);
 }
@@ -147,7 +177,11 @@ fn memory_stays_bounded_on_an_endless_line() {
     for _ in 0..1000 {
         parser.feed(&chunk, &mut out);
     }
-    assert!(parser.line.capacity() <= 1000 + FIELD_SLACK + 4096, "{}", parser.line.capacity());
+    assert!(
+        parser.line.capacity() <= 1000 + FIELD_SLACK + 4096,
+        "{}",
+        parser.line.capacity()
+    );
     parser.feed(b"\n\ndata: a\n\n", &mut out);
     assert!(matches!(out[0], SseFrame::Oversized { bytes, .. } if bytes >= 4096 * 1000));
     assert_eq!(events(&out[1..]), [ev("message", "a", "")]);
