@@ -29,7 +29,8 @@ pub(crate) enum Refusal {
 /// `Last-Event-ID` or `since` or an unknown stream, 403 to blocked agents and
 /// 404 for a missing topic: retrying changes nothing. 429 (too many
 /// connections), 408 and 5xx are transient.
-pub(crate) async fn refusal(url: &str, response: reqwest::Response) -> Refusal {
+/// Reading the body for the message takes at most `patience`.
+pub(crate) async fn refusal(url: &str, response: reqwest::Response, patience: Duration) -> Refusal {
     let status = response.status();
     let floor = retry_after(response.headers());
     if status == StatusCode::TOO_MANY_REQUESTS
@@ -42,7 +43,10 @@ pub(crate) async fn refusal(url: &str, response: reqwest::Response) -> Refusal {
         };
     }
     if status.is_client_error() {
-        let message = server_message(response).await;
+        let status_text = status.canonical_reason().unwrap_or("no message");
+        let message = tokio::time::timeout(patience, server_message(response))
+            .await
+            .unwrap_or_else(|_| format!("{status_text} (the server sent no explanation in time)"));
         return Refusal::Fatal(SourceError::Http {
             url: url.to_owned(),
             status: status.as_u16(),

@@ -104,7 +104,7 @@ impl Reader {
             Some(Ok(id)) => {
                 headers.insert(LAST_EVENT_ID, id);
             }
-            _ => {
+            Some(Err(_)) | None => {
                 if let Some(since) = &self.since {
                     url.query_pairs_mut().append_pair("since", since);
                 }
@@ -127,7 +127,7 @@ impl Reader {
             Ok(Ok(response)) => response,
         };
         if response.status() != reqwest::StatusCode::OK {
-            match refusal(self.url.as_str(), response).await {
+            match refusal(self.url.as_str(), response, self.idle_timeout).await {
                 Refusal::Retry { reason, floor } => self.retry(reason, floor),
                 Refusal::Fatal(error) => self.fail(error),
             }
@@ -244,7 +244,7 @@ impl Reader {
         if id.is_empty() || self.last_id.as_deref() == Some(id) {
             return;
         }
-        if HeaderValue::from_str(id).is_ok() {
+        if is_header_value(id) {
             self.last_id = Some(id.to_owned());
         } else {
             tracing::warn!(
@@ -292,6 +292,37 @@ impl Reader {
     }
 }
 
+/// Whether `text` can be sent as a header value (what `HeaderValue::from_str`
+/// accepts, without its copy: this runs for every event).
+fn is_header_value(text: &str) -> bool {
+    text.bytes().all(|b| b == b'\t' || (b >= 0x20 && b != 0x7f))
+}
+
 fn position(id: &str) -> &str {
     if id.is_empty() { "without id" } else { id }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_values_are_checked_like_reqwest_does() {
+        for text in [
+            "[{\"a\":1}]",
+            "tab\there",
+            "caf\u{e9}",
+            "",
+            "a\nb",
+            "a\rb",
+            "a\u{7f}",
+            "\u{1}",
+        ] {
+            assert_eq!(
+                is_header_value(text),
+                HeaderValue::from_str(text).is_ok(),
+                "{text:?}"
+            );
+        }
+    }
 }
