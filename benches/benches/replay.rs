@@ -1,1 +1,3 @@
+//! Replay throughput (not written yet).
+
 fn main() {}
