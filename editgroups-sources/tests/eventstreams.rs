@@ -34,8 +34,8 @@ fn fixture_lines(name: &str) -> Vec<String> {
         .collect()
 }
 
-/// Two recorded batches, with a canary every 50 events and every 10th event
-/// moved to another wiki.
+/// Two recorded batches, with a canary every 50 events, every 10th event moved
+/// to another wiki, and a few malformed events.
 fn mixed_lines() -> Vec<String> {
     let mut lines = Vec::new();
     let recorded = [
@@ -46,6 +46,12 @@ fn mixed_lines() -> Vec<String> {
     for (i, line) in recorded.into_iter().enumerate() {
         if i % 50 == 25 {
             lines.push(canary("2018-03-07T16:20:00Z"));
+        }
+        if i % 1000 == 500 {
+            lines.push(r#"{"id": 1, "type": "edit", "truncated"#.to_owned());
+            lines.push(
+                r#"{"meta": {"domain": "www.wikidata.org"}, "wiki": "wikidatawiki"}"#.to_owned(),
+            );
         }
         if i % 10 == 3 {
             lines.push(line.replace("\"wiki\": \"wikidatawiki\"", "\"wiki\": \"commonswiki\""));
@@ -159,7 +165,13 @@ async fn every_event_once_in_order_across_many_disconnects_split_anywhere() {
             .count(),
         canaries
     );
-    assert!(got.contains(&Seen::Skipped(SkipReason::OtherWiki)));
+    for reason in [
+        SkipReason::OtherWiki,
+        SkipReason::Malformed,
+        SkipReason::Incomplete,
+    ] {
+        assert!(got.contains(&Seen::Skipped(reason)), "no {reason} item");
+    }
 
     // Every item carries the id of the event it came from.
     for (item, event) in items.iter().zip(&served) {
@@ -490,4 +502,29 @@ async fn oversized_events_are_skipped_with_their_position_and_counted() {
     }
     assert!(oversized > 0 && oversized < served.len());
     assert_eq!(source.stats().snapshot().oversized as usize, oversized);
+}
+
+#[tokio::test]
+async fn routine_closes_reconnect_promptly() {
+    // EventStreams ends every stream after about 15 minutes: a connection that
+    // delivered events resets the backoff, so the delays do not pile up.
+    let served = history(&fixture_lines("qs_batch_with_new_items.json"));
+    let mut config = Config::new(served.clone());
+    config.close_every = Some(5);
+    let server = Server::start(config).await;
+    let mut source = source(&server)
+        .backoff(BackoffConfig::new(
+            Duration::from_millis(20),
+            Duration::from_secs(30),
+        ))
+        .build()
+        .unwrap();
+    let items = read_until(&mut source, None, &server.last_id()).await;
+    assert_eq!(items.len(), served.len());
+    let requests = server.requests();
+    assert_eq!(requests.len(), served.len().div_ceil(5));
+    for pair in requests.windows(2) {
+        // Without the reset the 10th delay alone would be over 5 s.
+        assert!(pair[1].at - pair[0].at < Duration::from_millis(500));
+    }
 }

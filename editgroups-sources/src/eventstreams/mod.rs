@@ -17,7 +17,7 @@
 //!
 //! # Reconnecting
 //! The source reconnects, forever, with exponential backoff and jitter
-//! ([`BackoffConfig`](crate::http::BackoffConfig)): when the server closes the
+//! ([`BackoffConfig`]): when the server closes the
 //! stream (EventStreams does so about every 15 minutes), when the connection
 //! breaks, when no byte arrives for the idle timeout, on 5xx and on 429 (after at
 //! least its `Retry-After`). A connection that delivered events resets the
