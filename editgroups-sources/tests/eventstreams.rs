@@ -528,3 +528,79 @@ async fn routine_closes_reconnect_promptly() {
         assert!(pair[1].at - pair[0].at < Duration::from_millis(500));
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_pipeline_resumes_from_the_stored_cursor() {
+    let lines = fixture_lines("one_qs_batch.json");
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_lines(&dir, &lines);
+    let mut config = Config::new(history(&lines));
+    config.split = true;
+    // The first run cannot read past event 1000 before it is stopped.
+    config.plan = vec![Plan::StallAfter(1000)];
+    let server = Server::start(config).await;
+    let store = Arc::new(MemoryStore::new());
+    let run = |until: Option<Cursor>| {
+        let source = source(&server).build().unwrap();
+        let name = source.name().to_owned();
+        let pipeline = Pipeline::builder()
+            .source(source)
+            .shared_store(store.clone())
+            .chunk_size(500)
+            .build()
+            .unwrap();
+        let watched = store.clone();
+        let stop = async move {
+            loop {
+                let cursor = watched.cursor(&name).await.unwrap();
+                // The first run stops after its first stored chunk.
+                if cursor.is_some() && (until.is_none() || cursor == until) {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        };
+        async move {
+            tokio::time::timeout(Duration::from_secs(60), pipeline.run_until(stop))
+                .await
+                .unwrap()
+                .unwrap()
+        }
+    };
+    run(None).await;
+    let name = source(&server).build().unwrap().name().to_owned();
+    let stored = store.cursor(&name).await.unwrap().unwrap();
+    assert_ne!(
+        stored.position(),
+        server.last_id(),
+        "the first run read everything"
+    );
+    run(Some(Cursor::new(
+        CURSOR_KIND,
+        CURSOR_VERSION,
+        server.last_id(),
+    )))
+    .await;
+
+    let requests = server.requests();
+    assert_eq!(requests.len(), 2);
+    assert_eq!(requests[0].last_event_id, None);
+    assert_eq!(
+        requests[1].last_event_id.as_deref(),
+        Some(stored.position())
+    );
+    let reference = Arc::new(MemoryStore::new());
+    Pipeline::builder()
+        .source(ReplaySource::from_files([&path]).with_wikis(["wikidatawiki"]))
+        .shared_store(reference.clone())
+        .build()
+        .unwrap()
+        .run()
+        .await
+        .unwrap();
+    let expected = reference.list_batches(&BatchQuery::new()).await.unwrap();
+    assert_eq!(
+        store.list_batches(&BatchQuery::new()).await.unwrap(),
+        expected
+    );
+}
