@@ -2,7 +2,7 @@
 //!
 //! - [`replay::ReplaySource`] (feature `replay`, default): recorded JSON-lines
 //!   events from files (gzip too) or standard input.
-//! - [`eventstreams::EventStreamsSource`] (feature `eventstreams`): Wikimedia
+//! - `eventstreams::EventStreamsSource` (feature `eventstreams`): Wikimedia
 //!   EventStreams, resumable across disconnects.
 //! - `recentchanges::RecentChangesSource` (feature `recentchanges`): polling of the
 //!   MediaWiki recent-changes API, for any MediaWiki or Wikibase.
