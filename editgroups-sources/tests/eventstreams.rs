@@ -380,15 +380,19 @@ async fn a_bad_since_stops_the_source_with_the_servers_message() {
         .unwrap();
     let error = pipeline.run().await.unwrap_err();
     let PipelineError::Source {
-        error: SourceError::Http {
-            status, message, ..
-        },
+        error:
+            SourceError::Http {
+                url,
+                status,
+                message,
+            },
         ..
     } = &error
     else {
         panic!("{error:?}")
     };
     assert_eq!(*status, 400);
+    assert!(url.contains("since=1970-01-01T00%3A00%3A00Z"), "{url}");
     assert!(message.contains("since=1970 is too old"), "{message}");
     assert!(error.to_string().contains("invalid_timestamp"), "{error}");
     assert_eq!(server.requests().len(), 1, "a 400 must not be retried");

@@ -20,6 +20,9 @@ const LAST_EVENT_ID: &str = "Last-Event-ID";
 /// The most characters of an `error` event's data logged.
 const MAX_LOGGED_ERROR_CHARS: usize = 1000;
 
+/// The longest wait a `retry:` field can impose.
+const MAX_RETRY_FIELD: Duration = Duration::from_secs(3600);
+
 type Body = BoxStream<'static, reqwest::Result<Bytes>>;
 
 /// The state of one [`EditSource::stream`](editgroups_core::EditSource::stream).
@@ -95,7 +98,8 @@ impl Reader {
         }
     }
 
-    fn request(&self) -> reqwest::RequestBuilder {
+    /// The next request, and its URL for messages.
+    fn request(&self) -> (String, reqwest::RequestBuilder) {
         let mut url = self.url.clone();
         let mut headers = reqwest::header::HeaderMap::new();
         headers.insert(ACCEPT, HeaderValue::from_static("text/event-stream"));
@@ -110,14 +114,14 @@ impl Reader {
                 }
             }
         }
-        self.client.get(url).headers(headers)
+        (url.to_string(), self.client.get(url).headers(headers))
     }
 
     async fn connect(&mut self) {
         if let Some(wait) = self.wait.take() {
             tokio::time::sleep(wait).await;
         }
-        let request = self.request();
+        let (url, request) = self.request();
         let response = match tokio::time::timeout(self.idle_timeout, request.send()).await {
             Err(_) => {
                 let reason = format!("no response within {:?}", self.idle_timeout);
@@ -127,7 +131,7 @@ impl Reader {
             Ok(Ok(response)) => response,
         };
         if response.status() != reqwest::StatusCode::OK {
-            match refusal(self.url.as_str(), response, self.idle_timeout).await {
+            match refusal(&url, response, self.idle_timeout).await {
                 Refusal::Retry { reason, floor } => self.retry(reason, floor),
                 Refusal::Fatal(error) => self.fail(error),
             }
@@ -141,7 +145,7 @@ impl Reader {
         if !content_type.starts_with("text/event-stream") {
             let message = format!("expected an event stream, got content type {content_type:?}");
             return self.fail(SourceError::Http {
-                url: self.url.to_string(),
+                url,
                 status: 200,
                 message,
             });
@@ -165,7 +169,9 @@ impl Reader {
 
     /// Schedules the next connection attempt.
     fn retry(&mut self, reason: String, floor: Option<Duration>) {
-        let floor = floor.max(self.sse.retry());
+        // A `retry:` from the server is a floor too, within reason.
+        let asked = self.sse.retry().map(|r| r.min(MAX_RETRY_FIELD));
+        let floor = floor.max(asked);
         let delay = self.backoff.next_delay(floor);
         self.stats.reconnecting();
         let failures = self.backoff.failures();
