@@ -253,12 +253,12 @@ impl SseParser {
             }
             b"event" => {
                 self.event_type.clear();
-                self.event_type.push_str(&String::from_utf8_lossy(value));
+                push_utf8(&mut self.event_type, value);
             }
             // The spec ignores ids containing NUL.
             b"id" if memchr::memchr(0, value).is_none() => {
                 self.id_buffer.clear();
-                self.id_buffer.push_str(&String::from_utf8_lossy(value));
+                push_utf8(&mut self.id_buffer, value);
             }
             b"retry" if !value.is_empty() && value.iter().all(u8::is_ascii_digit) => {
                 // All digits; too many of them saturates rather than fails.
@@ -299,6 +299,14 @@ impl SseParser {
         self.event_type.clear();
         self.oversized = false;
         self.event_bytes = 0;
+    }
+}
+
+/// Appends `bytes` decoded as UTF-8, invalid sequences replaced by U+FFFD.
+fn push_utf8(out: &mut String, bytes: &[u8]) {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => out.push_str(text),
+        Err(_) => out.push_str(&String::from_utf8_lossy(bytes)),
     }
 }
 
