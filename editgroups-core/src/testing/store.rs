@@ -4,11 +4,11 @@
 //! message on failure; [`run_all`] runs them all. Every function uses its own wiki
 //! names, so they can share one store, which must be empty at the start.
 //!
-//! ```ignore
-//! #[tokio::test]
-//! async fn my_store_conforms() {
-//!     editgroups_core::testing::store::run_all(&MyStore::new()).await;
-//! }
+//! ```no_run
+//! # async fn check(my_store: &dyn editgroups_core::BatchStore) {
+//! // In a `#[tokio::test]` of your store, on a new, empty store:
+//! editgroups_core::testing::store::run_all(my_store).await;
+//! # }
 //! ```
 
 use super::build::{attributed, chunk, edit, unattributed};
