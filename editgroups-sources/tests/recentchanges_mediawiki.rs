@@ -6,6 +6,9 @@
 //! fails (never skips) when the wiki cannot start.
 #![cfg(feature = "recentchanges")]
 
+#[cfg(feature = "eventstreams")]
+#[path = "support/sse_server.rs"]
+mod sse_server;
 mod support;
 
 use chrono::{DateTime, TimeDelta, Utc};
@@ -196,6 +199,61 @@ async fn a_second_poller_over_the_same_changes_changes_nothing() {
         store.list_batches(&BatchQuery::new()).await.unwrap(),
         before
     );
+
+    // Handover: the EventStreams source follows on the same store, from a
+    // stream that starts before the poll ended. Nothing moves, and it keeps a
+    // cursor of its own for its next start.
+    #[cfg(feature = "eventstreams")]
+    {
+        let listened = listen_into(&store, &lines).await;
+        assert_eq!(listened.events_read, lines.len() as u64, "{listened:?}");
+        assert_eq!(
+            (listened.inserted, listened.reverted),
+            (0, 0),
+            "{listened:?}"
+        );
+        assert!(listened.duplicates >= 7, "{listened:?}");
+        assert_eq!(
+            store.list_batches(&BatchQuery::new()).await.unwrap(),
+            before
+        );
+        let cursor = store.cursor("eventstreams:wiki").await.unwrap();
+        assert!(cursor.is_some_and(|c| c.kind() == "eventstreams"));
+    }
+}
+
+/// Follows `lines`, served as EventStreams would, into `store` until all are read.
+#[cfg(feature = "eventstreams")]
+async fn listen_into(
+    store: &Arc<MemoryStore>,
+    lines: &[String],
+) -> editgroups_core::pipeline::StatsSnapshot {
+    use editgroups_sources::eventstreams::EventStreamsSource;
+    let server =
+        sse_server::Server::start(sse_server::Config::new(sse_server::history(lines))).await;
+    let source = EventStreamsSource::builder()
+        .url(&server.url)
+        .user_agent("editgroups-tests/0 (x)")
+        .wiki("wiki")
+        .build()
+        .unwrap();
+    let pipeline = Pipeline::builder()
+        .source(source)
+        .shared_store(store.clone())
+        .max_chunk_delay(Duration::from_millis(20))
+        .build()
+        .unwrap();
+    let stats = pipeline.stats();
+    let expected = lines.len() as u64;
+    let all_read = async move {
+        while stats.snapshot().events_read < expected {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(60), pipeline.run_until(all_read))
+        .await
+        .expect("the stream was not read within a minute")
+        .unwrap()
 }
 
 async fn replay_into(
