@@ -94,7 +94,6 @@ fn validate(chunk: &Chunk) -> Result<(), StoreError> {
             Ok(())
         }
     };
-    too_long("source name", &chunk.source, MAX_KEY_TEXT)?;
     for item in &chunk.edits {
         let e = &item.edit;
         too_long("wiki", &e.wiki, MAX_WIKI)?;
@@ -300,7 +299,7 @@ impl Work {
         let select = Query::select()
             .columns([Cursors::Cursor, Cursors::LatestEventUs])
             .from(Cursors::Table)
-            .and_where(Expr::col(Cursors::Source).eq(chunk.source.as_str()))
+            .and_where(Expr::col(Cursors::SourceKey).eq(source_key(&chunk.source)))
             .to_owned();
         if let Some(row) = query(db, &select, "reading the cursor").await?.first() {
             self.cursor_row = Some((
@@ -1199,20 +1198,39 @@ impl Work {
         bulk::insert(
             db,
             &Cursors::Table,
-            &[&Cursors::Source, &Cursors::Cursor, &Cursors::LatestEventUs],
+            &[
+                &Cursors::SourceKey,
+                &Cursors::Source,
+                &Cursors::Cursor,
+                &Cursors::LatestEventUs,
+            ],
             vec![vec![
+                source_key(&chunk.source).into(),
                 chunk.source.as_str().into(),
                 cursor.into(),
                 latest.into(),
             ]],
             Conflict::Update {
-                key: &[&Cursors::Source],
+                key: &[&Cursors::SourceKey],
                 columns: &[&Cursors::Cursor, &Cursors::LatestEventUs],
             },
             "saving the cursor",
         )
         .await
     }
+}
+
+/// The key of a source's cursor row: its name, or for names too long for a key
+/// column (a replay of many files), a prefix and a hash of the whole name.
+pub(crate) fn source_key(source: &str) -> String {
+    if source.chars().count() <= MAX_KEY_TEXT {
+        return source.to_owned();
+    }
+    // FNV-1a: stable across versions and platforms, unlike `DefaultHasher`.
+    let hash = source.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    format!("{}#{hash:016x}", truncate_chars(source, 200))
 }
 
 fn counter(value: u64) -> Result<i64, StoreError> {

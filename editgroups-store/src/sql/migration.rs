@@ -363,7 +363,8 @@ impl MigrationTrait for CreateTables {
             .create_table(
                 c.table()
                     .table(Cursors::Table)
-                    .col(c.key(Cursors::Source, 255).primary_key())
+                    .col(c.key(Cursors::SourceKey, 255).primary_key())
+                    .col(ColumnDef::new(Cursors::Source).text().not_null())
                     .col(c.text_null(Cursors::Cursor))
                     .col(c.big_null(Cursors::LatestEventUs))
                     .to_owned(),

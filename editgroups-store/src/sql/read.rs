@@ -280,7 +280,7 @@ pub(crate) async fn cursor<C: ConnectionTrait>(
     let select = Query::select()
         .column(Cursors::Cursor)
         .from(Cursors::Table)
-        .and_where(Expr::col(Cursors::Source).eq(source))
+        .and_where(Expr::col(Cursors::SourceKey).eq(super::apply::source_key(source)))
         .to_owned();
     let Some(row) = query(db, &select, "reading the cursor")
         .await?

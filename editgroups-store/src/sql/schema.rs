@@ -128,6 +128,7 @@ pub(crate) enum PageEvents {
 pub(crate) enum Cursors {
     #[sea_orm(iden = "editgroups_cursors")]
     Table,
+    SourceKey,
     Source,
     Cursor,
     LatestEventUs,
