@@ -217,8 +217,8 @@ struct Work {
 struct Wanted {
     /// (wiki, tool) → uids.
     batches: BTreeMap<(String, String), BTreeSet<String>>,
-    /// Titles the chunk's attributed edits touch.
-    titles: BTreeSet<String>,
+    /// (batch, title) of the chunk's attributed edits.
+    pages: BTreeSet<(BatchKey, String)>,
     /// wiki → revisions its attributed edits made.
     revisions: BTreeMap<String, BTreeSet<i64>>,
     /// wiki → revisions its undos name.
@@ -264,7 +264,9 @@ impl Work {
                     .entry((e.wiki.clone(), m.tool.clone()))
                     .or_default()
                     .insert(m.uid.clone());
-                wanted.titles.insert(e.title.clone());
+                wanted
+                    .pages
+                    .insert((BatchKey::new(&e.wiki, &m.tool, &m.uid), e.title.clone()));
                 if let Some(rev) = e.new_revision {
                     wanted
                         .revisions
@@ -291,8 +293,17 @@ impl Work {
         self.load_tools(db, &tools).await?;
         let attributed_ids = self.load_batches_by_key(db, &wanted).await?;
         self.load_targets(db, &wanted).await?;
-        let titles: Vec<String> = wanted.titles.iter().cloned().collect();
-        self.load_pages_and_tags(db, backend, &attributed_ids, &titles)
+        let pages: Vec<(i64, String)> = wanted
+            .pages
+            .iter()
+            .filter_map(|(key, title)| {
+                self.batches
+                    .get(key)
+                    .and_then(|b| b.id)
+                    .map(|id| (id, title.clone()))
+            })
+            .collect();
+        self.load_pages_and_tags(db, backend, &attributed_ids, &pages)
             .await?;
         self.load_undone(db, &wanted).await?;
         self.load_positions(db, &wanted).await?;
@@ -565,7 +576,7 @@ impl Work {
         db: &DatabaseTransaction,
         backend: DbBackend,
         batch_ids: &[i64],
-        titles: &[String],
+        pages: &[(i64, String)],
     ) -> Result<(), StoreError> {
         if batch_ids.is_empty() {
             return Ok(());
@@ -576,21 +587,24 @@ impl Work {
             .filter_map(|(k, b)| b.id.map(|id| (id, k.clone())))
             .collect();
         let half = (bulk::bind_limit(backend) - 16) / 2;
-        for ids in batch_ids.chunks(half) {
-            for part in titles.chunks(half) {
-                let select = Query::select()
-                    .columns([BatchPages::BatchId, BatchPages::Title])
-                    .from(BatchPages::Table)
-                    .and_where(Expr::col(BatchPages::BatchId).is_in(ids.iter().copied()))
-                    .and_where(Expr::col(BatchPages::Title).is_in(part.iter().map(String::as_str)))
-                    .to_owned();
-                for row in query(db, &select, "reading batch pages").await? {
-                    let id: i64 = get(&row, BatchPages::BatchId)?;
-                    if let Some(batch) = by_id.get(&id).and_then(|k| self.batches.get_mut(k)) {
-                        batch.pages.insert(get(&row, BatchPages::Title)?);
-                    }
+        // Exact (batch, title) pairs: one primary-key probe each.
+        for part in pages.chunks(half) {
+            let select = Query::select()
+                .columns([BatchPages::BatchId, BatchPages::Title])
+                .from(BatchPages::Table)
+                .and_where(
+                    Expr::tuple([Expr::col(BatchPages::BatchId), Expr::col(BatchPages::Title)])
+                        .in_tuples(part.iter().cloned()),
+                )
+                .to_owned();
+            for row in query(db, &select, "reading batch pages").await? {
+                let id: i64 = get(&row, BatchPages::BatchId)?;
+                if let Some(batch) = by_id.get(&id).and_then(|k| self.batches.get_mut(k)) {
+                    batch.pages.insert(get(&row, BatchPages::Title)?);
                 }
             }
+        }
+        for ids in batch_ids.chunks(half) {
             let select = Query::select()
                 .columns([BatchTags::BatchId, BatchTags::Tag])
                 .from(BatchTags::Table)

@@ -82,7 +82,11 @@ impl SqlStore {
                         let o = o
                             .busy_timeout(SQLITE_BUSY_TIMEOUT)
                             .foreign_keys(true)
-                            .statement_cache_capacity(256);
+                            .statement_cache_capacity(256)
+                            // 64 MiB of page cache (bounded): the indexes of a large
+                            // store stay in memory instead of being re-read.
+                            .pragma("cache_size", "-65536")
+                            .pragma("temp_store", "memory");
                         if in_memory {
                             o
                         } else {
