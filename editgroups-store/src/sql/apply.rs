@@ -146,9 +146,25 @@ pub(crate) async fn query<C: ConnectionTrait>(
     db.query_all(select).await.map_err(|e| db_error(doing, e))
 }
 
-/// Splits values for `IN (...)` lists under the bind limit.
-fn in_chunks<T: Clone>(backend: DbBackend, items: &[T]) -> impl Iterator<Item = &[T]> {
-    items.chunks(bulk::bind_limit(backend) - 16)
+/// Splits values for `IN (...)` lists under the bind limit, each list padded
+/// (with its last value again) to a power of two: few statement shapes, so each is
+/// prepared once per connection (see `bulk`).
+fn in_chunks<T: Clone>(backend: DbBackend, items: &[T]) -> Vec<Vec<T>> {
+    in_chunks_of(items, bulk::bind_limit(backend) - 16)
+}
+
+fn in_chunks_of<T: Clone>(items: &[T], limit: usize) -> Vec<Vec<T>> {
+    items
+        .chunks(bulk::padded_len(limit, limit))
+        .map(|part| {
+            let mut part = part.to_vec();
+            let len = bulk::padded_len(part.len(), limit);
+            if let Some(last) = part.last().cloned() {
+                part.resize(len, last);
+            }
+            part
+        })
+        .collect()
 }
 
 /// A batch as the chunk sees it.
@@ -336,7 +352,7 @@ impl Work {
         }
         for (wiki, rcids) in by_wiki {
             let rcids: Vec<i64> = rcids.into_iter().collect();
-            for part in in_chunks(backend, &rcids) {
+            for part in &in_chunks(backend, &rcids) {
                 for (table, wiki_col, rcid_col) in [
                     (
                         Edits::Table.to_string(),
@@ -375,7 +391,7 @@ impl Work {
         db: &DatabaseTransaction,
         tools: &[String],
     ) -> Result<(), StoreError> {
-        for part in in_chunks(db.get_database_backend(), tools) {
+        for part in &in_chunks(db.get_database_backend(), tools) {
             let select = Query::select()
                 .columns([Tools::Id, Tools::Shortid])
                 .from(Tools::Table)
@@ -431,7 +447,7 @@ impl Work {
                 continue;
             };
             let uids: Vec<&str> = uids.iter().map(String::as_str).collect();
-            for part in in_chunks(backend, &uids) {
+            for part in &in_chunks(backend, &uids) {
                 let select = Query::select()
                     .columns(BATCH_COLUMNS)
                     .from(Batches::Table)
@@ -458,7 +474,7 @@ impl Work {
         let mut rows = Vec::new();
         for (wiki, revisions) in &wanted.undos {
             let revisions: Vec<i64> = revisions.iter().copied().collect();
-            for part in in_chunks(backend, &revisions) {
+            for part in &in_chunks(backend, &revisions) {
                 let select = target_select()
                     .and_where(Expr::col(Edits::Wiki).eq(wiki.as_str()))
                     .and_where(Expr::col(Edits::NewRevision).is_in(part.iter().copied()))
@@ -468,7 +484,7 @@ impl Work {
         }
         for (wiki, titles) in &wanted.signal_titles {
             let titles: Vec<&str> = titles.iter().map(String::as_str).collect();
-            for part in in_chunks(backend, &titles) {
+            for part in &in_chunks(backend, &titles) {
                 let select = target_select()
                     .and_where(Expr::col(Edits::Wiki).eq(wiki.as_str()))
                     .and_where(Expr::col(Edits::Title).is_in(part.iter().copied()))
@@ -524,7 +540,7 @@ impl Work {
             .filter(|id| !keys.contains_key(id))
             .copied()
             .collect();
-        for part in in_chunks(backend, &missing) {
+        for part in &in_chunks(backend, &missing) {
             let mut select = Query::select();
             for col in BATCH_COLUMNS {
                 select.column((Batches::Table, col));
@@ -588,7 +604,7 @@ impl Work {
             .collect();
         let half = (bulk::bind_limit(backend) - 16) / 2;
         // Exact (batch, title) pairs: one primary-key probe each.
-        for part in pages.chunks(half) {
+        for part in &in_chunks_of(pages, half) {
             let select = Query::select()
                 .columns([BatchPages::BatchId, BatchPages::Title])
                 .from(BatchPages::Table)
@@ -604,7 +620,7 @@ impl Work {
                 }
             }
         }
-        for ids in batch_ids.chunks(half) {
+        for ids in &in_chunks_of(batch_ids, half) {
             let select = Query::select()
                 .columns([BatchTags::BatchId, BatchTags::Tag])
                 .from(BatchTags::Table)
@@ -634,7 +650,7 @@ impl Work {
         }
         for (wiki, revisions) in &all {
             let revisions: Vec<i64> = revisions.iter().copied().collect();
-            for part in in_chunks(backend, &revisions) {
+            for part in &in_chunks(backend, &revisions) {
                 let select = Query::select()
                     .column(Undone::Revision)
                     .from(Undone::Table)
@@ -658,7 +674,7 @@ impl Work {
         let backend = db.get_database_backend();
         for (wiki, titles) in &wanted.position_titles {
             let titles: Vec<&str> = titles.iter().map(String::as_str).collect();
-            for part in in_chunks(backend, &titles) {
+            for part in &in_chunks(backend, &titles) {
                 let select = Query::select()
                     .columns([
                         PageEvents::Title,
@@ -994,7 +1010,7 @@ impl Work {
         let names: HashMap<i64, String> =
             self.tool_ids.iter().map(|(k, v)| (*v, k.clone())).collect();
         for ((wiki, tool), uids) in new_keys {
-            for part in in_chunks(backend, &uids) {
+            for part in &in_chunks(backend, &uids) {
                 let select = Query::select()
                     .columns([Batches::Id, Batches::Uid])
                     .from(Batches::Table)
@@ -1105,7 +1121,7 @@ impl Work {
             .filter(|e| e.reverted)
             .filter_map(|e| e.stored_id)
             .collect();
-        for part in in_chunks(db.get_database_backend(), &reverted) {
+        for part in &in_chunks(db.get_database_backend(), &reverted) {
             let update = Query::update()
                 .table(Edits::Table)
                 .value(Edits::Reverted, true)

@@ -42,6 +42,31 @@ fn quote(backend: DbBackend, name: &Col, out: &mut String) {
     out.push(q);
 }
 
+/// The length a list of `len` values is padded to: the next power of two (at
+/// least 8), capped at `limit`.
+pub(crate) fn padded_len(len: usize, limit: usize) -> usize {
+    len.max(8)
+        .next_power_of_two()
+        .min(limit)
+        .max(len.min(limit))
+}
+
+/// Statement sizes for `rows` rows: full statements, then the rest split into
+/// powers of two, so that a table sees few statement shapes (each prepared once
+/// per connection) however many rows a chunk has.
+fn statement_sizes(rows: usize, per_statement: usize) -> Vec<usize> {
+    let mut sizes = vec![per_statement; rows / per_statement];
+    let rest = rows % per_statement;
+    let mut bit = 1usize << (usize::BITS - 1);
+    while bit > 0 {
+        if rest & bit != 0 {
+            sizes.push(bit);
+        }
+        bit >>= 1;
+    }
+    sizes
+}
+
 /// What to do when a row's key is already there.
 #[derive(Clone, Copy)]
 pub(crate) enum Conflict<'a> {
@@ -71,8 +96,9 @@ pub(crate) async fn insert<C: ConnectionTrait>(
     }
     let backend = db.get_database_backend();
     let per_statement = rows_per_statement(backend, columns.len());
-    let mut rows = rows.into_iter().peekable();
-    while rows.peek().is_some() {
+    let sizes = statement_sizes(rows.len(), per_statement);
+    let mut rows = rows.into_iter();
+    for size in sizes {
         let mut sql = String::with_capacity(256 + per_statement * columns.len() * 4);
         sql.push_str("INSERT INTO ");
         quote(backend, table, &mut sql);
@@ -85,7 +111,7 @@ pub(crate) async fn insert<C: ConnectionTrait>(
         }
         sql.push_str(") VALUES ");
         let mut values = Vec::with_capacity(per_statement * columns.len());
-        for (r, row) in rows.by_ref().take(per_statement).enumerate() {
+        for (r, row) in rows.by_ref().take(size).enumerate() {
             if row.len() != columns.len() {
                 return Err(super::error::backend(format!(
                     "{doing}: a row has {} values for {} columns",
@@ -144,4 +170,31 @@ pub(crate) async fn insert<C: ConnectionTrait>(
             .map_err(|e| db_error(doing, e))?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statements_come_in_few_sizes() {
+        assert_eq!(
+            statement_sizes(2_345, 1_000),
+            [1_000, 1_000, 256, 64, 16, 8, 1]
+        );
+        assert_eq!(statement_sizes(0, 1_000), Vec::<usize>::new());
+        for rows in 0..3_000 {
+            let sizes = statement_sizes(rows, 1_000);
+            assert_eq!(sizes.iter().sum::<usize>(), rows);
+            assert!(sizes.iter().all(|&s| s == 1_000 || s.is_power_of_two()));
+        }
+    }
+
+    #[test]
+    fn in_lists_are_padded_to_powers_of_two() {
+        assert_eq!(padded_len(3, 100), 8);
+        assert_eq!(padded_len(9, 100), 16);
+        assert_eq!(padded_len(90, 100), 100);
+        assert_eq!(padded_len(100, 100), 100);
+    }
 }

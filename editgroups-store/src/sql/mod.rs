@@ -26,6 +26,10 @@ use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbBackend};
 use sea_orm_migration::MigratorTrait;
 use std::time::Duration;
 
+/// Prepared statements kept per connection.
+#[cfg(any(feature = "mysql", feature = "postgres"))]
+const STATEMENT_CACHE: usize = 1024;
+
 /// How long a SQLite writer waits for a lock held by another process.
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -99,6 +103,18 @@ impl SqlStore {
             }
         } else {
             options.max_connections(4).min_connections(1);
+            // Room for every statement shape a chunk uses (see `bulk`), so that
+            // statements are prepared once, not re-prepared and closed on each
+            // chunk; closing costs a round trip stalled by delayed ACKs on MySQL.
+            #[cfg(feature = "mysql")]
+            options.map_sqlx_mysql_opts(|o| o.statement_cache_capacity(STATEMENT_CACHE));
+            #[cfg(feature = "postgres")]
+            options.map_sqlx_postgres_opts(|o| {
+                // Cached statements would otherwise switch to generic plans, which
+                // do not see how selective an `IN` list is.
+                o.statement_cache_capacity(STATEMENT_CACHE)
+                    .options([("plan_cache_mode", "force_custom_plan")])
+            });
         }
         let db = Database::connect(options)
             .await
