@@ -189,6 +189,10 @@ struct BatchWork {
     new_tags: Vec<String>,
 }
 
+/// A stored edit a signal may revert: its event, what the rules need, its new
+/// revision and title; grouped by batch id until the batches are known.
+type TargetRow = (EventKey, EditWork, Option<i64>, String);
+
 /// What the revert rules need to know of an edit.
 #[derive(Debug)]
 struct EditWork {
@@ -497,8 +501,7 @@ impl Work {
                 rows.extend(query(db, &select, "finding deleted or restored edits").await?);
             }
         }
-        let mut batch_ids: HashMap<i64, Vec<(EventKey, EditWork, Option<i64>, String)>> =
-            HashMap::new();
+        let mut batch_ids: HashMap<i64, Vec<TargetRow>> = HashMap::new();
         for row in rows {
             let wiki: String = get(&row, Edits::Wiki)?;
             let rcid = to_u64(get(&row, Edits::Rcid)?, "rc id")?;
