@@ -12,8 +12,12 @@
 
 #[cfg(feature = "memory")]
 mod memory;
+#[cfg(feature = "sql")]
+mod sql;
 mod url;
 
 #[cfg(feature = "memory")]
 pub use memory::MemoryStore;
+#[cfg(feature = "sql")]
+pub use sql::SqlStore;
 pub use url::open_store;

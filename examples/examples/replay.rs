@@ -1,5 +1,6 @@
 //! Replays recorded recent-change events (JSON lines, gzip too, `-` for standard
-//! input) into a store and prints the batches found.
+//! input) into a store and prints the batches found; without files, prints the
+//! batches the store holds.
 //!
 //! Run with
 //! `cargo run --release -p editgroups-examples --example replay -- fixtures/editgroups/*.json`
@@ -16,8 +17,9 @@ use std::time::{Duration, Instant};
 #[derive(Debug, Parser)]
 #[command(about = "Replay recorded recent changes into a store and print the batches")]
 struct Args {
-    /// The store: `memory:`, `sqlite://FILE?mode=rwc`, `postgres://…`, `mysql://…`.
-    #[arg(long, default_value = "memory:")]
+    /// The store: `sqlite://FILE?mode=rwc` (default: `editgroups.db` in the working
+    /// directory), `postgres://…`, `mysql://…`, `memory:`.
+    #[arg(long, default_value = editgroups_examples::DEFAULT_DB)]
     db: String,
     /// How to print the batches.
     #[arg(long, value_enum, default_value = "table")]

@@ -5,6 +5,10 @@
 
 pub mod output;
 
+/// The store the examples use unless `--db` says otherwise: the SQLite file
+/// `editgroups.db` in the working directory.
+pub const DEFAULT_DB: &str = "sqlite://editgroups.db?mode=rwc";
+
 /// Sends `tracing` logs to standard error, filtered by `RUST_LOG` (default `info`
 /// for the library, `warn` for dependencies).
 pub fn init_logging() {

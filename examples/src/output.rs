@@ -232,6 +232,44 @@ pub fn write_edits(out: &mut impl Write, edits: &[StoredEdit], format: Format) -
     Ok(())
 }
 
+/// Prints one batch and some of its edits: a table; one JSON object with the
+/// batch's keys and an `edits` array; or the batch as CSV, a blank line, and the
+/// edits as CSV.
+pub fn write_batch_detail(
+    out: &mut impl Write,
+    batch: &Batch,
+    edits: &[StoredEdit],
+    format: Format,
+) -> io::Result<()> {
+    match format {
+        Format::Jsonl => {
+            #[derive(Serialize)]
+            struct Detail<'a> {
+                #[serde(flatten)]
+                batch: BatchRow<'a>,
+                edits: Vec<EditRow<'a>>,
+            }
+            let detail = Detail {
+                batch: BatchRow::from(batch),
+                edits: edits.iter().map(EditRow::from).collect(),
+            };
+            serde_json::to_writer(&mut *out, &detail)?;
+            writeln!(out)
+        }
+        Format::Csv => {
+            write_batches(out, std::slice::from_ref(batch), format)?;
+            writeln!(out)?;
+            write_edits(out, edits, format)
+        }
+        Format::Table => {
+            write_batches(out, std::slice::from_ref(batch), format)?;
+            writeln!(out, "tags: {}", batch.tags.join(", "))?;
+            writeln!(out, "latest edits:")?;
+            write_edits(out, edits, format)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -279,6 +317,21 @@ mod tests {
         ] {
             assert!(value.get(key).is_some(), "{key} missing");
         }
+    }
+
+    #[test]
+    fn detail_in_jsonl_is_the_batch_keys_and_its_edits() {
+        let edit = StoredEdit {
+            edit: editgroups_core::testing::edit("wikidatawiki", 7).build(),
+            reverted: true,
+        };
+        let mut out = Vec::new();
+        write_batch_detail(&mut out, &batch(), &[edit], Format::Jsonl).unwrap();
+        let value: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(value["uid"], "2120");
+        assert_eq!(value["nb_edits"], 4);
+        assert_eq!(value["edits"][0]["rcid"], 7);
+        assert_eq!(value["edits"][0]["reverted"], true);
     }
 
     #[test]

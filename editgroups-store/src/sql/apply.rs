@@ -1,0 +1,1336 @@
+//! Applying a chunk in one transaction.
+//!
+//! The chunk is applied in three steps, with a fixed number of statements whatever
+//! its size:
+//! 1. **load**: with a few `IN (...)` queries, the part of the stored state the
+//!    chunk can read: which of its events were seen, its batches, their pages and
+//!    tags among the chunk's titles, the edits its undos, deletions and restores
+//!    may revert, the undone revisions and latest deletions and restores of its
+//!    pages, the source's cursor;
+//! 2. **simulate**: the rules of the reference `MemoryStore`, event by event in
+//!    chunk order, on that partial state;
+//! 3. **write**: what changed, with multi-row statements.
+//!
+//! Writers are serialised (SQLite: one connection and `BEGIN IMMEDIATE`;
+//! PostgreSQL and MySQL: a row lock taken first), so the loaded state cannot change
+//! under a transaction.
+
+use super::bulk::{self, Col, Conflict};
+use super::error::{backend as store_error, corrupt, db_error};
+use super::migration::LOCK_ROW;
+use super::read::{micros, timestamp};
+use super::schema::{
+    BatchPages, BatchTags, Batches, Cursors, Edits, Meta, OtherEvents, PageEvents, Tools, Undone,
+};
+use editgroups_core::edit::{Edit, EventPosition, Timestamp};
+use editgroups_core::revert::{RevertSignal, revert_signal};
+use editgroups_core::store::{SUMMARY_MAX_CHARS, truncate_chars};
+use editgroups_core::tags::extract_tags;
+use editgroups_core::{ApplyReport, BatchKey, ChangeType, Chunk, StoreError};
+use sea_orm::sea_query::{Expr, ExprTrait, Iden, LockType, Query, SelectStatement, Value};
+use sea_orm::{
+    ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, QueryResult,
+    SqliteTransactionMode, TransactionOptions, TransactionTrait, TryGetable,
+};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+
+type EventKey = (String, u64);
+type TitleKey = (String, String);
+
+/// Longest texts the key columns hold, in characters.
+const MAX_WIKI: usize = 64;
+const MAX_TOOL: usize = 64;
+const MAX_KEY_TEXT: usize = 255;
+const MAX_TAG: usize = 128;
+
+/// Applies a chunk: everything or nothing.
+pub(crate) async fn apply(
+    db: &DatabaseConnection,
+    chunk: &Chunk,
+) -> Result<ApplyReport, StoreError> {
+    validate(chunk)?;
+    let backend = db.get_database_backend();
+    let options = TransactionOptions {
+        sqlite_transaction_mode: (backend == DbBackend::Sqlite)
+            .then_some(SqliteTransactionMode::Immediate),
+        ..TransactionOptions::default()
+    };
+    let txn = db
+        .begin_with_options(options)
+        .await
+        .map_err(|e| db_error("starting a transaction", e))?;
+    if backend != DbBackend::Sqlite {
+        // One writer at a time across processes: the rest of the transaction reads
+        // state that must not change before it commits.
+        let lock = Query::select()
+            .column(Meta::Value)
+            .from(Meta::Table)
+            .and_where(Expr::col(Meta::Name).eq(LOCK_ROW))
+            .lock(LockType::Update)
+            .to_owned();
+        txn.query_one(&lock)
+            .await
+            .map_err(|e| db_error("locking the store for writing", e))?;
+    }
+    let mut work = Work::default();
+    work.load(&txn, chunk).await?;
+    work.simulate(chunk);
+    work.write(&txn, chunk).await?;
+    txn.commit()
+        .await
+        .map_err(|e| db_error("committing the chunk", e))?;
+    Ok(work.report)
+}
+
+/// Checks that every value fits its column, before anything is written.
+fn validate(chunk: &Chunk) -> Result<(), StoreError> {
+    let too_long = |what: &str, text: &str, max: usize| -> Result<(), StoreError> {
+        if text.chars().count() > max {
+            Err(store_error(format!(
+                "{what} {:?} is longer than the {max} characters the SQL store keeps",
+                truncate_chars(text, 40)
+            )))
+        } else {
+            Ok(())
+        }
+    };
+    for item in &chunk.edits {
+        let e = &item.edit;
+        too_long("wiki", &e.wiki, MAX_WIKI)?;
+        too_long("title", &e.title, MAX_KEY_TEXT)?;
+        too_long("change type", e.change_type.type_name(), MAX_WIKI)?;
+        to_i64(e.rcid, "rc id")?;
+        for rev in [e.old_revision, e.new_revision].into_iter().flatten() {
+            to_i64(rev, "revision id")?;
+        }
+        if let Some(m) = &item.attribution {
+            too_long("tool", &m.tool, MAX_TOOL)?;
+            too_long("batch id", &m.uid, MAX_KEY_TEXT)?;
+            too_long("user", &m.user, MAX_KEY_TEXT)?;
+            for tag in extract_tags(e) {
+                too_long("tag", &tag, MAX_TAG)?;
+            }
+        }
+        if let Some(RevertSignal::Undo { revision }) = revert_signal(e) {
+            to_i64(revision, "undone revision id")?;
+        }
+    }
+    Ok(())
+}
+
+/// An id as the 64-bit signed integer SQL stores keep.
+pub(crate) fn to_i64(value: u64, what: &str) -> Result<i64, StoreError> {
+    i64::try_from(value).map_err(|_| {
+        store_error(format!(
+            "{what} {value} does not fit the signed 64-bit integers the SQL store keeps"
+        ))
+    })
+}
+
+fn to_u64(value: i64, what: &str) -> Result<u64, StoreError> {
+    u64::try_from(value).map_err(|_| corrupt(format!("negative {what} {value}")))
+}
+
+/// A column of a row.
+pub(crate) fn get<T: TryGetable>(row: &QueryResult, col: impl Iden) -> Result<T, StoreError> {
+    let name = col.to_string();
+    row.try_get::<T>("", &name)
+        .map_err(|e| corrupt(format!("column {name}: {e}")))
+}
+
+pub(crate) async fn query<C: ConnectionTrait>(
+    db: &C,
+    select: &SelectStatement,
+    doing: &str,
+) -> Result<Vec<QueryResult>, StoreError> {
+    db.query_all(select).await.map_err(|e| db_error(doing, e))
+}
+
+/// Splits values for `IN (...)` lists under the bind limit, each list padded
+/// (with its last value again) to a power of two: few statement shapes, so each is
+/// prepared once per connection (see `bulk`).
+fn in_chunks<T: Clone>(backend: DbBackend, items: &[T]) -> Vec<Vec<T>> {
+    in_chunks_of(items, bulk::bind_limit(backend) - 16)
+}
+
+fn in_chunks_of<T: Clone>(items: &[T], limit: usize) -> Vec<Vec<T>> {
+    items
+        .chunks(bulk::padded_len(limit, limit))
+        .map(|part| {
+            let mut part = part.to_vec();
+            let len = bulk::padded_len(part.len(), limit);
+            if let Some(last) = part.last().cloned() {
+                part.resize(len, last);
+            }
+            part
+        })
+        .collect()
+}
+
+/// A batch as the chunk sees it.
+#[derive(Debug)]
+struct BatchWork {
+    id: Option<i64>,
+    tool_id: Option<i64>,
+    user: String,
+    summary: String,
+    nb_edits: u64,
+    nb_distinct_pages: u64,
+    nb_new_pages: u64,
+    nb_reverted_edits: u64,
+    total_diffsize: i64,
+    started: Timestamp,
+    ended: Timestamp,
+    changed: bool,
+    /// Its pages among the chunk's titles, stored or added.
+    pages: HashSet<String>,
+    new_pages: Vec<String>,
+    tags: HashSet<String>,
+    new_tags: Vec<String>,
+}
+
+/// A stored edit a signal may revert: its event, what the rules need, its new
+/// revision and title; grouped by batch id until the batches are known.
+type TargetRow = (EventKey, EditWork, Option<i64>, String);
+
+/// What the revert rules need to know of an edit.
+#[derive(Debug)]
+struct EditWork {
+    batch: BatchKey,
+    position: EventPosition,
+    creates_page: bool,
+    is_delete: bool,
+    reverted: bool,
+    /// Its row id when it was stored before this chunk.
+    stored_id: Option<i64>,
+    /// Its index in the chunk when the chunk adds it.
+    chunk_index: Option<usize>,
+}
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+struct Positions {
+    delete: Option<EventPosition>,
+    restore: Option<EventPosition>,
+}
+
+#[derive(Debug, Default)]
+struct Work {
+    tool_ids: HashMap<String, i64>,
+    seen: HashSet<EventKey>,
+    batches: HashMap<BatchKey, BatchWork>,
+    edits: HashMap<EventKey, EditWork>,
+    by_revision: HashMap<EventKey, Vec<EventKey>>,
+    by_title: HashMap<TitleKey, Vec<EventKey>>,
+    undone: HashSet<EventKey>,
+    new_undone: Vec<EventKey>,
+    positions: HashMap<TitleKey, Positions>,
+    changed_positions: BTreeSet<TitleKey>,
+    other_events: Vec<EventKey>,
+    new_edits: Vec<EventKey>,
+    cursor_row: Option<(Option<String>, Option<i64>)>,
+    report: ApplyReport,
+    touched: HashSet<BatchKey>,
+}
+
+/// What the chunk's fresh events ask to load.
+#[derive(Debug, Default)]
+struct Wanted {
+    /// (wiki, tool) → uids.
+    batches: BTreeMap<(String, String), BTreeSet<String>>,
+    /// (batch, title) of the chunk's attributed edits.
+    pages: BTreeSet<(BatchKey, String)>,
+    /// wiki → revisions its attributed edits made.
+    revisions: BTreeMap<String, BTreeSet<i64>>,
+    /// wiki → revisions its undos name.
+    undos: BTreeMap<String, BTreeSet<i64>>,
+    /// wiki → titles it deletes or restores.
+    signal_titles: BTreeMap<String, BTreeSet<String>>,
+    /// wiki → titles whose latest deletion or restore matters.
+    position_titles: BTreeMap<String, BTreeSet<String>>,
+}
+
+impl Work {
+    async fn load(&mut self, db: &DatabaseTransaction, chunk: &Chunk) -> Result<(), StoreError> {
+        let backend = db.get_database_backend();
+        self.load_seen(db, chunk).await?;
+        let mut wanted = Wanted::default();
+        let mut first = HashSet::new();
+        for item in &chunk.edits {
+            let e = &item.edit;
+            let key = (e.wiki.clone(), e.rcid);
+            if self.seen.contains(&key) || !first.insert(key) {
+                continue;
+            }
+            match revert_signal(e) {
+                Some(RevertSignal::Undo { revision }) => {
+                    wanted
+                        .undos
+                        .entry(e.wiki.clone())
+                        .or_default()
+                        .insert(to_i64(revision, "revision")?);
+                }
+                Some(RevertSignal::Delete { title } | RevertSignal::Restore { title }) => {
+                    for map in [&mut wanted.signal_titles, &mut wanted.position_titles] {
+                        map.entry(e.wiki.clone())
+                            .or_default()
+                            .insert(title.to_owned());
+                    }
+                }
+                None => {}
+            }
+            if let Some(m) = &item.attribution {
+                wanted
+                    .batches
+                    .entry((e.wiki.clone(), m.tool.clone()))
+                    .or_default()
+                    .insert(m.uid.clone());
+                wanted
+                    .pages
+                    .insert((BatchKey::new(&e.wiki, &m.tool, &m.uid), e.title.clone()));
+                if let Some(rev) = e.new_revision {
+                    wanted
+                        .revisions
+                        .entry(e.wiki.clone())
+                        .or_default()
+                        .insert(to_i64(rev, "revision")?);
+                }
+                if e.change_type.creates_page() || e.change_type.is_delete() {
+                    wanted
+                        .position_titles
+                        .entry(e.wiki.clone())
+                        .or_default()
+                        .insert(e.title.clone());
+                }
+            }
+        }
+        let tools: Vec<String> = wanted
+            .batches
+            .keys()
+            .map(|(_, tool)| tool.clone())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        self.load_tools(db, &tools).await?;
+        let attributed_ids = self.load_batches_by_key(db, &wanted).await?;
+        self.load_targets(db, &wanted).await?;
+        let pages: Vec<(i64, String)> = wanted
+            .pages
+            .iter()
+            .filter_map(|(key, title)| {
+                self.batches
+                    .get(key)
+                    .and_then(|b| b.id)
+                    .map(|id| (id, title.clone()))
+            })
+            .collect();
+        self.load_pages_and_tags(db, backend, &attributed_ids, &pages)
+            .await?;
+        self.load_undone(db, &wanted).await?;
+        self.load_positions(db, &wanted).await?;
+        let select = Query::select()
+            .columns([Cursors::Cursor, Cursors::LatestEventUs])
+            .from(Cursors::Table)
+            .and_where(Expr::col(Cursors::SourceKey).eq(source_key(&chunk.source)))
+            .to_owned();
+        if let Some(row) = query(db, &select, "reading the cursor").await?.first() {
+            self.cursor_row = Some((
+                get(row, Cursors::Cursor)?,
+                get(row, Cursors::LatestEventUs)?,
+            ));
+        }
+        Ok(())
+    }
+
+    async fn load_seen(
+        &mut self,
+        db: &DatabaseTransaction,
+        chunk: &Chunk,
+    ) -> Result<(), StoreError> {
+        let backend = db.get_database_backend();
+        let mut by_wiki: BTreeMap<&str, BTreeSet<i64>> = BTreeMap::new();
+        for item in &chunk.edits {
+            by_wiki
+                .entry(&item.edit.wiki)
+                .or_default()
+                .insert(to_i64(item.edit.rcid, "rc id")?);
+        }
+        for (wiki, rcids) in by_wiki {
+            let rcids: Vec<i64> = rcids.into_iter().collect();
+            for part in &in_chunks(backend, &rcids) {
+                for (table, wiki_col, rcid_col) in [
+                    (
+                        Edits::Table.to_string(),
+                        Edits::Wiki.to_string(),
+                        Edits::Rcid.to_string(),
+                    ),
+                    (
+                        OtherEvents::Table.to_string(),
+                        OtherEvents::Wiki.to_string(),
+                        OtherEvents::Rcid.to_string(),
+                    ),
+                ] {
+                    let select = Query::select()
+                        .column(sea_orm::sea_query::Alias::new(&rcid_col))
+                        .from(sea_orm::sea_query::Alias::new(&table))
+                        .and_where(Expr::col(sea_orm::sea_query::Alias::new(&wiki_col)).eq(wiki))
+                        .and_where(
+                            Expr::col(sea_orm::sea_query::Alias::new(&rcid_col))
+                                .is_in(part.iter().copied()),
+                        )
+                        .to_owned();
+                    for row in query(db, &select, "finding re-delivered events").await? {
+                        let rcid: i64 = row
+                            .try_get_by_index(0)
+                            .map_err(|e| corrupt(format!("rc id: {e}")))?;
+                        self.seen.insert((wiki.to_owned(), to_u64(rcid, "rc id")?));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn load_tools(
+        &mut self,
+        db: &DatabaseTransaction,
+        tools: &[String],
+    ) -> Result<(), StoreError> {
+        for part in &in_chunks(db.get_database_backend(), tools) {
+            let select = Query::select()
+                .columns([Tools::Id, Tools::Shortid])
+                .from(Tools::Table)
+                .and_where(Expr::col(Tools::Shortid).is_in(part.iter().map(String::as_str)))
+                .to_owned();
+            for row in query(db, &select, "reading tools").await? {
+                self.tool_ids
+                    .insert(get(&row, Tools::Shortid)?, get(&row, Tools::Id)?);
+            }
+        }
+        Ok(())
+    }
+
+    fn batch_from_row(&mut self, row: &QueryResult, tool: &str) -> Result<i64, StoreError> {
+        let id: i64 = get(row, Batches::Id)?;
+        let key = BatchKey::new(
+            get::<String>(row, Batches::Wiki)?,
+            tool,
+            get::<String>(row, Batches::Uid)?,
+        );
+        let batch = BatchWork {
+            id: Some(id),
+            tool_id: Some(get(row, Batches::ToolId)?),
+            user: get(row, Batches::User)?,
+            summary: get(row, Batches::Summary)?,
+            nb_edits: to_u64(get(row, Batches::NbEdits)?, "nb_edits")?,
+            nb_distinct_pages: to_u64(get(row, Batches::NbDistinctPages)?, "nb_distinct_pages")?,
+            nb_new_pages: to_u64(get(row, Batches::NbNewPages)?, "nb_new_pages")?,
+            nb_reverted_edits: to_u64(get(row, Batches::NbRevertedEdits)?, "nb_reverted_edits")?,
+            total_diffsize: get(row, Batches::TotalDiffsize)?,
+            started: timestamp(get(row, Batches::StartedUs)?)?,
+            ended: timestamp(get(row, Batches::EndedUs)?)?,
+            changed: false,
+            pages: HashSet::new(),
+            new_pages: Vec::new(),
+            tags: HashSet::new(),
+            new_tags: Vec::new(),
+        };
+        self.batches.entry(key).or_insert(batch);
+        Ok(id)
+    }
+
+    /// Loads the batches the chunk attributes edits to; returns their ids.
+    async fn load_batches_by_key(
+        &mut self,
+        db: &DatabaseTransaction,
+        wanted: &Wanted,
+    ) -> Result<Vec<i64>, StoreError> {
+        let backend = db.get_database_backend();
+        let mut ids = Vec::new();
+        for ((wiki, tool), uids) in &wanted.batches {
+            let Some(&tool_id) = self.tool_ids.get(tool) else {
+                continue;
+            };
+            let uids: Vec<&str> = uids.iter().map(String::as_str).collect();
+            for part in &in_chunks(backend, &uids) {
+                let select = Query::select()
+                    .columns(BATCH_COLUMNS)
+                    .from(Batches::Table)
+                    .and_where(Expr::col(Batches::Wiki).eq(wiki.as_str()))
+                    .and_where(Expr::col(Batches::ToolId).eq(tool_id))
+                    .and_where(Expr::col(Batches::Uid).is_in(part.iter().copied()))
+                    .to_owned();
+                for row in query(db, &select, "reading batches").await? {
+                    ids.push(self.batch_from_row(&row, tool)?);
+                }
+            }
+        }
+        Ok(ids)
+    }
+
+    /// Loads the stored, unreverted edits the chunk's undos, deletions and restores
+    /// may revert, and their batches.
+    async fn load_targets(
+        &mut self,
+        db: &DatabaseTransaction,
+        wanted: &Wanted,
+    ) -> Result<(), StoreError> {
+        let backend = db.get_database_backend();
+        let mut rows = Vec::new();
+        for (wiki, revisions) in &wanted.undos {
+            let revisions: Vec<i64> = revisions.iter().copied().collect();
+            for part in &in_chunks(backend, &revisions) {
+                let select = target_select()
+                    .and_where(Expr::col(Edits::Wiki).eq(wiki.as_str()))
+                    .and_where(Expr::col(Edits::NewRevision).is_in(part.iter().copied()))
+                    .to_owned();
+                rows.extend(query(db, &select, "finding undone edits").await?);
+            }
+        }
+        for (wiki, titles) in &wanted.signal_titles {
+            let titles: Vec<&str> = titles.iter().map(String::as_str).collect();
+            for part in &in_chunks(backend, &titles) {
+                let select = target_select()
+                    .and_where(Expr::col(Edits::Wiki).eq(wiki.as_str()))
+                    .and_where(Expr::col(Edits::Title).is_in(part.iter().copied()))
+                    .and_where(
+                        Expr::col(Edits::ChangeType)
+                            .eq("new")
+                            .or(Expr::col(Edits::LogAction).is_in(["upload", "restore", "delete"])),
+                    )
+                    .to_owned();
+                rows.extend(query(db, &select, "finding deleted or restored edits").await?);
+            }
+        }
+        let mut batch_ids: HashMap<i64, Vec<TargetRow>> = HashMap::new();
+        for row in rows {
+            let wiki: String = get(&row, Edits::Wiki)?;
+            let rcid = to_u64(get(&row, Edits::Rcid)?, "rc id")?;
+            let change_type = ChangeType::from_parts(
+                &get::<String>(&row, Edits::ChangeType)?,
+                get::<Option<String>>(&row, Edits::LogType)?.as_deref(),
+                get::<Option<String>>(&row, Edits::LogAction)?.as_deref(),
+            );
+            let new_revision: Option<i64> = get(&row, Edits::NewRevision)?;
+            let title: String = get(&row, Edits::Title)?;
+            let work = EditWork {
+                // Filled in once the batch is known.
+                batch: BatchKey::new("", "", ""),
+                position: EventPosition {
+                    timestamp: timestamp(get(&row, Edits::TimestampUs)?)?,
+                    rcid,
+                },
+                creates_page: change_type.creates_page(),
+                is_delete: change_type.is_delete(),
+                reverted: false,
+                stored_id: Some(get(&row, Edits::Id)?),
+                chunk_index: None,
+            };
+            batch_ids
+                .entry(get(&row, Edits::BatchId)?)
+                .or_default()
+                .push(((wiki, rcid), work, new_revision, title));
+        }
+        if batch_ids.is_empty() {
+            return Ok(());
+        }
+        let mut keys: HashMap<i64, BatchKey> = self
+            .batches
+            .iter()
+            .filter_map(|(k, b)| b.id.map(|id| (id, k.clone())))
+            .collect();
+        let missing: Vec<i64> = batch_ids
+            .keys()
+            .filter(|id| !keys.contains_key(id))
+            .copied()
+            .collect();
+        for part in &in_chunks(backend, &missing) {
+            let mut select = Query::select();
+            for col in BATCH_COLUMNS {
+                select.column((Batches::Table, col));
+            }
+            let select = select
+                .column((Tools::Table, Tools::Shortid))
+                .from(Batches::Table)
+                .inner_join(
+                    Tools::Table,
+                    Expr::col((Tools::Table, Tools::Id)).equals((Batches::Table, Batches::ToolId)),
+                )
+                .and_where(Expr::col((Batches::Table, Batches::Id)).is_in(part.iter().copied()))
+                .to_owned();
+            for row in query(db, &select, "reading batches of reverted edits").await? {
+                let tool: String = get(&row, Tools::Shortid)?;
+                let id = self.batch_from_row(&row, &tool)?;
+                let key = BatchKey::new(
+                    get::<String>(&row, Batches::Wiki)?,
+                    tool,
+                    get::<String>(&row, Batches::Uid)?,
+                );
+                keys.insert(id, key);
+            }
+        }
+        for (batch_id, edits) in batch_ids {
+            let key = keys
+                .get(&batch_id)
+                .ok_or_else(|| corrupt(format!("edits of a missing batch {batch_id}")))?;
+            for (event, mut work, new_revision, title) in edits {
+                work.batch = key.clone();
+                if let Some(rev) = new_revision {
+                    self.by_revision
+                        .entry((event.0.clone(), to_u64(rev, "revision")?))
+                        .or_default()
+                        .push(event.clone());
+                }
+                self.by_title
+                    .entry((event.0.clone(), title))
+                    .or_default()
+                    .push(event.clone());
+                self.edits.insert(event, work);
+            }
+        }
+        Ok(())
+    }
+
+    async fn load_pages_and_tags(
+        &mut self,
+        db: &DatabaseTransaction,
+        backend: DbBackend,
+        batch_ids: &[i64],
+        pages: &[(i64, String)],
+    ) -> Result<(), StoreError> {
+        if batch_ids.is_empty() {
+            return Ok(());
+        }
+        let by_id: HashMap<i64, BatchKey> = self
+            .batches
+            .iter()
+            .filter_map(|(k, b)| b.id.map(|id| (id, k.clone())))
+            .collect();
+        let half = (bulk::bind_limit(backend) - 16) / 2;
+        // Exact (batch, title) pairs: one primary-key probe each.
+        for part in &in_chunks_of(pages, half) {
+            let select = Query::select()
+                .columns([BatchPages::BatchId, BatchPages::Title])
+                .from(BatchPages::Table)
+                .and_where(
+                    Expr::tuple([Expr::col(BatchPages::BatchId), Expr::col(BatchPages::Title)])
+                        .in_tuples(part.iter().cloned()),
+                )
+                .to_owned();
+            for row in query(db, &select, "reading batch pages").await? {
+                let id: i64 = get(&row, BatchPages::BatchId)?;
+                if let Some(batch) = by_id.get(&id).and_then(|k| self.batches.get_mut(k)) {
+                    batch.pages.insert(get(&row, BatchPages::Title)?);
+                }
+            }
+        }
+        for ids in &in_chunks_of(batch_ids, half) {
+            let select = Query::select()
+                .columns([BatchTags::BatchId, BatchTags::Tag])
+                .from(BatchTags::Table)
+                .and_where(Expr::col(BatchTags::BatchId).is_in(ids.iter().copied()))
+                .to_owned();
+            for row in query(db, &select, "reading batch tags").await? {
+                let id: i64 = get(&row, BatchTags::BatchId)?;
+                if let Some(batch) = by_id.get(&id).and_then(|k| self.batches.get_mut(k)) {
+                    batch.tags.insert(get(&row, BatchTags::Tag)?);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn load_undone(
+        &mut self,
+        db: &DatabaseTransaction,
+        wanted: &Wanted,
+    ) -> Result<(), StoreError> {
+        let backend = db.get_database_backend();
+        // Revisions the chunk's edits made (are they undone?) and revisions its undos
+        // name (were they undone before?).
+        let mut all = wanted.revisions.clone();
+        for (wiki, revisions) in &wanted.undos {
+            all.entry(wiki.clone()).or_default().extend(revisions);
+        }
+        for (wiki, revisions) in &all {
+            let revisions: Vec<i64> = revisions.iter().copied().collect();
+            for part in &in_chunks(backend, &revisions) {
+                let select = Query::select()
+                    .column(Undone::Revision)
+                    .from(Undone::Table)
+                    .and_where(Expr::col(Undone::Wiki).eq(wiki.as_str()))
+                    .and_where(Expr::col(Undone::Revision).is_in(part.iter().copied()))
+                    .to_owned();
+                for row in query(db, &select, "reading undone revisions").await? {
+                    let rev: i64 = get(&row, Undone::Revision)?;
+                    self.undone.insert((wiki.clone(), to_u64(rev, "revision")?));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn load_positions(
+        &mut self,
+        db: &DatabaseTransaction,
+        wanted: &Wanted,
+    ) -> Result<(), StoreError> {
+        let backend = db.get_database_backend();
+        for (wiki, titles) in &wanted.position_titles {
+            let titles: Vec<&str> = titles.iter().map(String::as_str).collect();
+            for part in &in_chunks(backend, &titles) {
+                let select = Query::select()
+                    .columns([
+                        PageEvents::Title,
+                        PageEvents::DeleteUs,
+                        PageEvents::DeleteRcid,
+                        PageEvents::RestoreUs,
+                        PageEvents::RestoreRcid,
+                    ])
+                    .from(PageEvents::Table)
+                    .and_where(Expr::col(PageEvents::Wiki).eq(wiki.as_str()))
+                    .and_where(Expr::col(PageEvents::Title).is_in(part.iter().copied()))
+                    .to_owned();
+                for row in query(db, &select, "reading deletions and restores").await? {
+                    let position =
+                        |us: PageEvents,
+                         rcid: PageEvents|
+                         -> Result<Option<EventPosition>, StoreError> {
+                            let us: Option<i64> = get(&row, us)?;
+                            let rcid: Option<i64> = get(&row, rcid)?;
+                            match (us, rcid) {
+                                (Some(us), Some(rcid)) => Ok(Some(EventPosition {
+                                    timestamp: timestamp(us)?,
+                                    rcid: to_u64(rcid, "rc id")?,
+                                })),
+                                _ => Ok(None),
+                            }
+                        };
+                    let positions = Positions {
+                        delete: position(PageEvents::DeleteUs, PageEvents::DeleteRcid)?,
+                        restore: position(PageEvents::RestoreUs, PageEvents::RestoreRcid)?,
+                    };
+                    self.positions
+                        .insert((wiki.clone(), get(&row, PageEvents::Title)?), positions);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    // ---- simulation: the rules of `MemoryStore::apply`, on the loaded state ----
+
+    fn mark_reverted(&mut self, key: &EventKey) -> bool {
+        let Some(edit) = self.edits.get_mut(key) else {
+            return false;
+        };
+        if edit.reverted {
+            return false;
+        }
+        edit.reverted = true;
+        if let Some(batch) = self.batches.get_mut(&edit.batch) {
+            batch.nb_reverted_edits += 1;
+            batch.changed = true;
+        }
+        self.report.reverted += 1;
+        self.touched.insert(edit.batch.clone());
+        true
+    }
+
+    fn apply_signal(&mut self, edit: &Edit, signal: RevertSignal<'_>) {
+        let position = edit.position();
+        let targets: Vec<EventKey> = match signal {
+            RevertSignal::Undo { revision } => {
+                let key = (edit.wiki.clone(), revision);
+                let targets = self.by_revision.get(&key).cloned().unwrap_or_default();
+                if self.undone.insert(key.clone()) {
+                    self.new_undone.push(key);
+                }
+                targets
+            }
+            RevertSignal::Delete { title } | RevertSignal::Restore { title } => {
+                let key = (edit.wiki.clone(), title.to_owned());
+                let is_delete = matches!(signal, RevertSignal::Delete { .. });
+                let entry = self.positions.entry(key.clone()).or_default();
+                let slot = if is_delete {
+                    &mut entry.delete
+                } else {
+                    &mut entry.restore
+                };
+                if slot.is_none_or(|p| p < position) {
+                    *slot = Some(position);
+                    self.changed_positions.insert(key.clone());
+                }
+                self.by_title
+                    .get(&key)
+                    .into_iter()
+                    .flatten()
+                    .filter(|k| {
+                        self.edits.get(*k).is_some_and(|e| {
+                            let reverts = if is_delete {
+                                e.creates_page
+                            } else {
+                                e.is_delete
+                            };
+                            reverts && e.position < position
+                        })
+                    })
+                    .cloned()
+                    .collect()
+            }
+        };
+        for target in targets {
+            self.mark_reverted(&target);
+        }
+    }
+
+    fn is_reverted(&self, edit: &Edit) -> bool {
+        let position = edit.position();
+        let positions = self
+            .positions
+            .get(&(edit.wiki.clone(), edit.title.clone()))
+            .copied()
+            .unwrap_or_default();
+        edit.new_revision
+            .is_some_and(|rev| self.undone.contains(&(edit.wiki.clone(), rev)))
+            || (edit.change_type.creates_page() && positions.delete.is_some_and(|d| d > position))
+            || (edit.change_type.is_delete() && positions.restore.is_some_and(|r| r > position))
+    }
+
+    fn simulate(&mut self, chunk: &Chunk) {
+        for (index, item) in chunk.edits.iter().enumerate() {
+            let edit = &item.edit;
+            let event = (edit.wiki.clone(), edit.rcid);
+            if !self.seen.insert(event.clone()) {
+                self.report.duplicates += 1;
+                continue;
+            }
+            if let Some(signal) = revert_signal(edit) {
+                self.apply_signal(edit, signal);
+            }
+            let Some(attribution) = &item.attribution else {
+                self.other_events.push(event);
+                continue;
+            };
+            let key = BatchKey::new(&edit.wiki, &attribution.tool, &attribution.uid);
+            if let Some(existing) = self.batches.get(&key)
+                && existing.user != attribution.user
+            {
+                self.report.hijacked += 1;
+                self.other_events.push(event);
+                continue;
+            }
+            let reverted = self.is_reverted(edit);
+            let batch = self
+                .batches
+                .entry(key.clone())
+                .or_insert_with(|| BatchWork {
+                    id: None,
+                    tool_id: None,
+                    user: attribution.user.clone(),
+                    summary: truncate_chars(&attribution.summary, SUMMARY_MAX_CHARS).to_owned(),
+                    nb_edits: 0,
+                    nb_distinct_pages: 0,
+                    nb_new_pages: 0,
+                    nb_reverted_edits: 0,
+                    total_diffsize: 0,
+                    started: edit.timestamp,
+                    ended: edit.timestamp,
+                    changed: true,
+                    pages: HashSet::new(),
+                    new_pages: Vec::new(),
+                    tags: HashSet::new(),
+                    new_tags: Vec::new(),
+                });
+            batch.changed = true;
+            batch.nb_edits += 1;
+            batch.total_diffsize += edit.diff_size();
+            batch.started = std::cmp::min(batch.started, edit.timestamp);
+            batch.ended = std::cmp::max(batch.ended, edit.timestamp);
+            if edit.change_type == ChangeType::New {
+                batch.nb_new_pages += 1;
+            }
+            if reverted {
+                batch.nb_reverted_edits += 1;
+                self.report.reverted += 1;
+            }
+            if batch.pages.insert(edit.title.clone()) {
+                batch.nb_distinct_pages += 1;
+                batch.new_pages.push(edit.title.clone());
+            }
+            for tag in extract_tags(edit) {
+                if batch.tags.insert(tag.clone()) {
+                    batch.new_tags.push(tag);
+                }
+            }
+            if let Some(rev) = edit.new_revision {
+                self.by_revision
+                    .entry((edit.wiki.clone(), rev))
+                    .or_default()
+                    .push(event.clone());
+            }
+            self.by_title
+                .entry((edit.wiki.clone(), edit.title.clone()))
+                .or_default()
+                .push(event.clone());
+            self.edits.insert(
+                event.clone(),
+                EditWork {
+                    batch: key.clone(),
+                    position: edit.position(),
+                    creates_page: edit.change_type.creates_page(),
+                    is_delete: edit.change_type.is_delete(),
+                    reverted,
+                    stored_id: None,
+                    chunk_index: Some(index),
+                },
+            );
+            self.new_edits.push(event);
+            self.report.inserted += 1;
+            self.touched.insert(key);
+        }
+        self.report.batches_touched = self.touched.len() as u64;
+    }
+
+    // ---- writes ----
+
+    async fn write(&mut self, db: &DatabaseTransaction, chunk: &Chunk) -> Result<(), StoreError> {
+        self.write_batches(db).await?;
+        self.write_edits(db, chunk).await?;
+        self.write_revert_state(db).await?;
+        self.write_cursor(db, chunk).await
+    }
+
+    async fn write_batches(&mut self, db: &DatabaseTransaction) -> Result<(), StoreError> {
+        let backend = db.get_database_backend();
+        // Tools first: new batches refer to them.
+        let new_tools: Vec<String> = self
+            .batches
+            .iter()
+            .filter(|(k, b)| b.id.is_none() && !self.tool_ids.contains_key(&k.tool))
+            .map(|(k, _)| k.tool.clone())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        if !new_tools.is_empty() {
+            let rows = new_tools.iter().map(|t| vec![t.as_str().into()]).collect();
+            bulk::insert(
+                db,
+                &Tools::Table,
+                &[&Tools::Shortid],
+                rows,
+                Conflict::Fail,
+                "adding tools",
+            )
+            .await?;
+            self.load_tools(db, &new_tools).await?;
+        }
+        let row = |key: &BatchKey, b: &BatchWork, tool_id: i64| -> Result<Vec<Value>, StoreError> {
+            Ok(vec![
+                key.wiki.as_str().into(),
+                tool_id.into(),
+                key.uid.as_str().into(),
+                b.user.as_str().into(),
+                b.summary.as_str().into(),
+                counter(b.nb_edits)?.into(),
+                counter(b.nb_distinct_pages)?.into(),
+                counter(b.nb_new_pages)?.into(),
+                counter(b.nb_reverted_edits)?.into(),
+                b.total_diffsize.into(),
+                micros(b.started).into(),
+                micros(b.ended).into(),
+            ])
+        };
+        let tool_id = |tool: &str| {
+            self.tool_ids
+                .get(tool)
+                .copied()
+                .ok_or_else(|| backend_missing_tool(tool))
+        };
+        let mut new_rows = Vec::new();
+        let mut new_keys: BTreeMap<(String, i64), Vec<String>> = BTreeMap::new();
+        let mut changed_rows = Vec::new();
+        for (key, b) in &self.batches {
+            if !b.changed {
+                continue;
+            }
+            let tool = match b.tool_id {
+                Some(id) => id,
+                None => tool_id(&key.tool)?,
+            };
+            match b.id {
+                None => {
+                    new_rows.push(row(key, b, tool)?);
+                    new_keys
+                        .entry((key.wiki.clone(), tool))
+                        .or_default()
+                        .push(key.uid.clone());
+                }
+                Some(id) => {
+                    let mut values = vec![id.into()];
+                    values.extend(row(key, b, tool)?);
+                    changed_rows.push(values);
+                }
+            }
+        }
+        const COLUMNS: [&Col; 12] = [
+            &Batches::Wiki,
+            &Batches::ToolId,
+            &Batches::Uid,
+            &Batches::User,
+            &Batches::Summary,
+            &Batches::NbEdits,
+            &Batches::NbDistinctPages,
+            &Batches::NbNewPages,
+            &Batches::NbRevertedEdits,
+            &Batches::TotalDiffsize,
+            &Batches::StartedUs,
+            &Batches::EndedUs,
+        ];
+        bulk::insert(
+            db,
+            &Batches::Table,
+            &COLUMNS,
+            new_rows,
+            Conflict::Fail,
+            "adding batches",
+        )
+        .await?;
+        let mut with_id: Vec<&Col> = vec![&Batches::Id];
+        with_id.extend(COLUMNS);
+        bulk::insert(
+            db,
+            &Batches::Table,
+            &with_id,
+            changed_rows,
+            Conflict::Update {
+                key: &[&Batches::Id],
+                columns: &COLUMNS[5..],
+            },
+            "updating batches",
+        )
+        .await?;
+        // The ids of the new batches.
+        let names: HashMap<i64, String> =
+            self.tool_ids.iter().map(|(k, v)| (*v, k.clone())).collect();
+        for ((wiki, tool), uids) in new_keys {
+            for part in &in_chunks(backend, &uids) {
+                let select = Query::select()
+                    .columns([Batches::Id, Batches::Uid])
+                    .from(Batches::Table)
+                    .and_where(Expr::col(Batches::Wiki).eq(wiki.as_str()))
+                    .and_where(Expr::col(Batches::ToolId).eq(tool))
+                    .and_where(Expr::col(Batches::Uid).is_in(part.iter().map(String::as_str)))
+                    .to_owned();
+                for r in query(db, &select, "reading new batch ids").await? {
+                    let name = names.get(&tool).cloned().unwrap_or_default();
+                    let key = BatchKey::new(wiki.as_str(), name, get::<String>(&r, Batches::Uid)?);
+                    if let Some(b) = self.batches.get_mut(&key) {
+                        b.id = Some(get(&r, Batches::Id)?);
+                    }
+                }
+            }
+        }
+        let mut pages = Vec::new();
+        let mut tags = Vec::new();
+        for (key, b) in &self.batches {
+            if b.new_pages.is_empty() && b.new_tags.is_empty() {
+                continue;
+            }
+            let id =
+                b.id.ok_or_else(|| store_error(format!("batch {key} has no id after insertion")))?;
+            for title in &b.new_pages {
+                pages.push(vec![id.into(), title.as_str().into()]);
+            }
+            for tag in &b.new_tags {
+                tags.push(vec![id.into(), tag.as_str().into()]);
+            }
+        }
+        bulk::insert(
+            db,
+            &BatchPages::Table,
+            &[&BatchPages::BatchId, &BatchPages::Title],
+            pages,
+            Conflict::Fail,
+            "adding batch pages",
+        )
+        .await?;
+        bulk::insert(
+            db,
+            &BatchTags::Table,
+            &[&BatchTags::BatchId, &BatchTags::Tag],
+            tags,
+            Conflict::Fail,
+            "adding batch tags",
+        )
+        .await
+    }
+
+    async fn write_edits(&self, db: &DatabaseTransaction, chunk: &Chunk) -> Result<(), StoreError> {
+        let mut rows = Vec::with_capacity(self.new_edits.len());
+        for event in &self.new_edits {
+            let Some(work) = self.edits.get(event) else {
+                continue;
+            };
+            let Some(item) = work.chunk_index.and_then(|i| chunk.edits.get(i)) else {
+                continue;
+            };
+            let batch_id = self
+                .batches
+                .get(&work.batch)
+                .and_then(|b| b.id)
+                .ok_or_else(|| store_error(format!("batch {} has no id", work.batch)))?;
+            let e = &item.edit;
+            let opt = |v: Option<u64>| -> Result<Option<i64>, StoreError> {
+                v.map(|v| to_i64(v, "revision id")).transpose()
+            };
+            rows.push(vec![
+                e.wiki.as_str().into(),
+                to_i64(e.rcid, "rc id")?.into(),
+                batch_id.into(),
+                e.change_type.type_name().into(),
+                e.change_type.log_type().map(str::to_owned).into(),
+                e.change_type.log_action().map(str::to_owned).into(),
+                e.namespace.into(),
+                e.title.as_str().into(),
+                opt(e.old_revision)?.into(),
+                opt(e.new_revision)?.into(),
+                e.old_length.into(),
+                e.new_length.into(),
+                micros(e.timestamp).into(),
+                e.user.clone().into(),
+                e.bot.into(),
+                e.minor.into(),
+                e.patrolled.into(),
+                e.comment.clone().into(),
+                e.parsedcomment.clone().into(),
+                e.uri.clone().into(),
+                work.reverted.into(),
+            ]);
+        }
+        bulk::insert(
+            db,
+            &Edits::Table,
+            &EDIT_COLUMNS,
+            rows,
+            Conflict::Fail,
+            "adding edits",
+        )
+        .await?;
+
+        // Edits stored before this chunk that it reverts.
+        let reverted: Vec<i64> = self
+            .edits
+            .values()
+            .filter(|e| e.reverted)
+            .filter_map(|e| e.stored_id)
+            .collect();
+        for part in &in_chunks(db.get_database_backend(), &reverted) {
+            let update = Query::update()
+                .table(Edits::Table)
+                .value(Edits::Reverted, true)
+                .and_where(Expr::col(Edits::Id).is_in(part.iter().copied()))
+                .to_owned();
+            db.execute(&update)
+                .await
+                .map_err(|e| db_error("marking reverted edits", e))?;
+        }
+        let others = self
+            .other_events
+            .iter()
+            .map(|(wiki, rcid)| Ok(vec![wiki.as_str().into(), to_i64(*rcid, "rc id")?.into()]))
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        bulk::insert(
+            db,
+            &OtherEvents::Table,
+            &[&OtherEvents::Wiki, &OtherEvents::Rcid],
+            others,
+            Conflict::Fail,
+            "remembering events",
+        )
+        .await
+    }
+
+    async fn write_revert_state(&self, db: &DatabaseTransaction) -> Result<(), StoreError> {
+        let undone = self
+            .new_undone
+            .iter()
+            .map(|(wiki, rev)| {
+                Ok(vec![
+                    wiki.as_str().into(),
+                    to_i64(*rev, "revision id")?.into(),
+                ])
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        bulk::insert(
+            db,
+            &Undone::Table,
+            &[&Undone::Wiki, &Undone::Revision],
+            undone,
+            Conflict::Fail,
+            "remembering undone revisions",
+        )
+        .await?;
+        let mut rows = Vec::new();
+        for key in &self.changed_positions {
+            let p = self.positions.get(key).copied().unwrap_or_default();
+            let parts =
+                |p: Option<EventPosition>| -> Result<(Option<i64>, Option<i64>), StoreError> {
+                    match p {
+                        Some(p) => Ok((Some(micros(p.timestamp)), Some(to_i64(p.rcid, "rc id")?))),
+                        None => Ok((None, None)),
+                    }
+                };
+            let (du, dr) = parts(p.delete)?;
+            let (ru, rr) = parts(p.restore)?;
+            rows.push(vec![
+                key.0.as_str().into(),
+                key.1.as_str().into(),
+                du.into(),
+                dr.into(),
+                ru.into(),
+                rr.into(),
+            ]);
+        }
+        bulk::insert(
+            db,
+            &PageEvents::Table,
+            &[
+                &PageEvents::Wiki,
+                &PageEvents::Title,
+                &PageEvents::DeleteUs,
+                &PageEvents::DeleteRcid,
+                &PageEvents::RestoreUs,
+                &PageEvents::RestoreRcid,
+            ],
+            rows,
+            Conflict::Update {
+                key: &[&PageEvents::Wiki, &PageEvents::Title],
+                columns: &[
+                    &PageEvents::DeleteUs,
+                    &PageEvents::DeleteRcid,
+                    &PageEvents::RestoreUs,
+                    &PageEvents::RestoreRcid,
+                ],
+            },
+            "remembering deletions and restores",
+        )
+        .await
+    }
+
+    async fn write_cursor(
+        &self,
+        db: &DatabaseTransaction,
+        chunk: &Chunk,
+    ) -> Result<(), StoreError> {
+        let (stored_cursor, stored_latest) = self.cursor_row.clone().unwrap_or((None, None));
+        let cursor = match &chunk.cursor {
+            Some(c) => Some(c.encode()),
+            None => stored_cursor,
+        };
+        let latest = std::cmp::max(stored_latest, chunk.latest_event_time.map(micros));
+        bulk::insert(
+            db,
+            &Cursors::Table,
+            &[
+                &Cursors::SourceKey,
+                &Cursors::Source,
+                &Cursors::Cursor,
+                &Cursors::LatestEventUs,
+            ],
+            vec![vec![
+                source_key(&chunk.source).into(),
+                chunk.source.as_str().into(),
+                cursor.into(),
+                latest.into(),
+            ]],
+            Conflict::Update {
+                key: &[&Cursors::SourceKey],
+                columns: &[&Cursors::Cursor, &Cursors::LatestEventUs],
+            },
+            "saving the cursor",
+        )
+        .await
+    }
+}
+
+/// The key of a source's cursor row: its name, or for names too long for a key
+/// column (a replay of many files), a prefix and a hash of the whole name.
+pub(crate) fn source_key(source: &str) -> String {
+    if source.chars().count() <= MAX_KEY_TEXT {
+        return source.to_owned();
+    }
+    // FNV-1a: stable across versions and platforms, unlike `DefaultHasher`.
+    let hash = source.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    format!("{}#{hash:016x}", truncate_chars(source, 200))
+}
+
+fn counter(value: u64) -> Result<i64, StoreError> {
+    to_i64(value, "counter")
+}
+
+fn backend_missing_tool(tool: &str) -> StoreError {
+    store_error(format!("tool {tool} has no id after insertion"))
+}
+
+/// The columns of a batch row, read back by [`Work::batch_from_row`].
+pub(crate) const BATCH_COLUMNS: [Batches; 13] = [
+    Batches::Id,
+    Batches::Wiki,
+    Batches::Uid,
+    Batches::User,
+    Batches::Summary,
+    Batches::NbEdits,
+    Batches::NbDistinctPages,
+    Batches::NbNewPages,
+    Batches::NbRevertedEdits,
+    Batches::TotalDiffsize,
+    Batches::StartedUs,
+    Batches::EndedUs,
+    Batches::ToolId,
+];
+
+/// The columns of an edit row, as inserted.
+pub(crate) const EDIT_COLUMNS: [&Col; 21] = [
+    &Edits::Wiki,
+    &Edits::Rcid,
+    &Edits::BatchId,
+    &Edits::ChangeType,
+    &Edits::LogType,
+    &Edits::LogAction,
+    &Edits::Namespace,
+    &Edits::Title,
+    &Edits::OldRevision,
+    &Edits::NewRevision,
+    &Edits::OldLength,
+    &Edits::NewLength,
+    &Edits::TimestampUs,
+    &Edits::User,
+    &Edits::Bot,
+    &Edits::Minor,
+    &Edits::Patrolled,
+    &Edits::Comment,
+    &Edits::Parsedcomment,
+    &Edits::Uri,
+    &Edits::Reverted,
+];
+
+fn target_select() -> SelectStatement {
+    Query::select()
+        .columns([
+            Edits::Id,
+            Edits::Wiki,
+            Edits::Rcid,
+            Edits::BatchId,
+            Edits::ChangeType,
+            Edits::LogType,
+            Edits::LogAction,
+            Edits::NewRevision,
+            Edits::Title,
+            Edits::TimestampUs,
+        ])
+        .from(Edits::Table)
+        .and_where(Expr::col(Edits::Reverted).eq(false))
+        .to_owned()
+}

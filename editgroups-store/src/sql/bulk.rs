@@ -1,0 +1,200 @@
+//! Multi-row statements, split under each backend's bind-parameter limit.
+//!
+//! The SQL text is written here rather than through `sea-query`'s expression tree:
+//! a chunk can carry a million values, and building a tree per value costs more
+//! than the database's work. Only identifiers from [`super::schema`] and
+//! placeholders go into the text; every value is bound.
+
+use super::error::db_error;
+use editgroups_core::StoreError;
+use sea_orm::sea_query::{Iden, Value};
+use sea_orm::{ConnectionTrait, DbBackend, Statement};
+use std::fmt::Write;
+
+/// A table or column name.
+pub(crate) type Col = dyn Iden + Sync;
+
+/// The most rows one statement carries, whatever the bind limit allows: very large
+/// statements are slow to prepare and hold locks longer.
+const MAX_ROWS: usize = 1000;
+
+/// The most bind parameters one statement may use on a backend.
+pub(crate) fn bind_limit(backend: DbBackend) -> usize {
+    match backend {
+        DbBackend::Sqlite => 32_766,
+        _ => 65_535,
+    }
+}
+
+/// How many rows of `columns` values fit in one statement.
+pub(crate) fn rows_per_statement(backend: DbBackend, columns: usize) -> usize {
+    (bind_limit(backend) / columns.max(1)).clamp(1, MAX_ROWS)
+}
+
+fn quote(backend: DbBackend, name: &Col, out: &mut String) {
+    let q = if backend == DbBackend::MySql {
+        '`'
+    } else {
+        '"'
+    };
+    out.push(q);
+    out.push_str(&name.to_string());
+    out.push(q);
+}
+
+/// The length a list of `len` values is padded to: the next power of two (at
+/// least 8), capped at `limit`.
+pub(crate) fn padded_len(len: usize, limit: usize) -> usize {
+    len.max(8)
+        .next_power_of_two()
+        .min(limit)
+        .max(len.min(limit))
+}
+
+/// Statement sizes for `rows` rows: full statements, then the rest split into
+/// powers of two, so that a table sees few statement shapes (each prepared once
+/// per connection) however many rows a chunk has.
+fn statement_sizes(rows: usize, per_statement: usize) -> Vec<usize> {
+    let mut sizes = vec![per_statement; rows / per_statement];
+    let rest = rows % per_statement;
+    let mut bit = 1usize << (usize::BITS - 1);
+    while bit > 0 {
+        if rest & bit != 0 {
+            sizes.push(bit);
+        }
+        bit >>= 1;
+    }
+    sizes
+}
+
+/// What to do when a row's key is already there.
+#[derive(Clone, Copy)]
+pub(crate) enum Conflict<'a> {
+    /// Fail: the caller knows the rows are new.
+    Fail,
+    /// Overwrite these columns (the key being `key`).
+    Update {
+        /// The unique key that conflicts.
+        key: &'a [&'a Col],
+        /// The columns to overwrite.
+        columns: &'a [&'a Col],
+    },
+}
+
+/// Inserts rows (each with one value per column) in as few statements as the
+/// bind limit allows.
+pub(crate) async fn insert<C: ConnectionTrait>(
+    db: &C,
+    table: &Col,
+    columns: &[&Col],
+    rows: Vec<Vec<Value>>,
+    conflict: Conflict<'_>,
+    doing: &str,
+) -> Result<(), StoreError> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let backend = db.get_database_backend();
+    let per_statement = rows_per_statement(backend, columns.len());
+    let sizes = statement_sizes(rows.len(), per_statement);
+    let mut rows = rows.into_iter();
+    for size in sizes {
+        let mut sql = String::with_capacity(256 + per_statement * columns.len() * 4);
+        sql.push_str("INSERT INTO ");
+        quote(backend, table, &mut sql);
+        sql.push_str(" (");
+        for (i, col) in columns.iter().enumerate() {
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            quote(backend, *col, &mut sql);
+        }
+        sql.push_str(") VALUES ");
+        let mut values = Vec::with_capacity(per_statement * columns.len());
+        for (r, row) in rows.by_ref().take(size).enumerate() {
+            if row.len() != columns.len() {
+                return Err(super::error::backend(format!(
+                    "{doing}: a row has {} values for {} columns",
+                    row.len(),
+                    columns.len()
+                )));
+            }
+            sql.push_str(if r == 0 { "(" } else { ", (" });
+            for c in 0..columns.len() {
+                if c > 0 {
+                    sql.push_str(", ");
+                }
+                if backend == DbBackend::Postgres {
+                    // Writing to a String cannot fail.
+                    let _ = write!(sql, "${}", values.len() + c + 1);
+                } else {
+                    sql.push('?');
+                }
+            }
+            sql.push(')');
+            values.extend(row);
+        }
+        if let Conflict::Update { key, columns } = conflict {
+            if backend == DbBackend::MySql {
+                sql.push_str(" ON DUPLICATE KEY UPDATE ");
+                for (i, col) in columns.iter().enumerate() {
+                    if i > 0 {
+                        sql.push_str(", ");
+                    }
+                    quote(backend, *col, &mut sql);
+                    sql.push_str(" = VALUES(");
+                    quote(backend, *col, &mut sql);
+                    sql.push(')');
+                }
+            } else {
+                sql.push_str(" ON CONFLICT (");
+                for (i, col) in key.iter().enumerate() {
+                    if i > 0 {
+                        sql.push_str(", ");
+                    }
+                    quote(backend, *col, &mut sql);
+                }
+                sql.push_str(") DO UPDATE SET ");
+                for (i, col) in columns.iter().enumerate() {
+                    if i > 0 {
+                        sql.push_str(", ");
+                    }
+                    quote(backend, *col, &mut sql);
+                    sql.push_str(" = excluded.");
+                    quote(backend, *col, &mut sql);
+                }
+            }
+        }
+        db.execute_raw(Statement::from_sql_and_values(backend, sql, values))
+            .await
+            .map_err(|e| db_error(doing, e))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statements_come_in_few_sizes() {
+        assert_eq!(
+            statement_sizes(2_345, 1_000),
+            [1_000, 1_000, 256, 64, 16, 8, 1]
+        );
+        assert_eq!(statement_sizes(0, 1_000), Vec::<usize>::new());
+        for rows in 0..3_000 {
+            let sizes = statement_sizes(rows, 1_000);
+            assert_eq!(sizes.iter().sum::<usize>(), rows);
+            assert!(sizes.iter().all(|&s| s == 1_000 || s.is_power_of_two()));
+        }
+    }
+
+    #[test]
+    fn in_lists_are_padded_to_powers_of_two() {
+        assert_eq!(padded_len(3, 100), 8);
+        assert_eq!(padded_len(9, 100), 16);
+        assert_eq!(padded_len(90, 100), 100);
+        assert_eq!(padded_len(100, 100), 100);
+    }
+}

@@ -1,0 +1,241 @@
+//! The SQL store: SQLite, PostgreSQL and MySQL/MariaDB through sea-orm.
+//!
+//! - `schema`: table and column names;
+//! - `migration`: the schema through `sea-orm-migration`, and the version check;
+//! - `apply`: a chunk in one transaction (load, simulate, write);
+//! - `bulk`: multi-row statements under the bind-parameter limits;
+//! - `read`: queries;
+//! - `error`: driver errors as [`StoreError`]s.
+
+mod apply;
+mod bulk;
+mod error;
+mod migration;
+mod read;
+mod schema;
+
+use async_trait::async_trait;
+use editgroups_core::edit::Timestamp;
+use editgroups_core::{
+    ApplyReport, Batch, BatchKey, BatchQuery, BatchStore, Chunk, Cursor, Page, StoreError,
+    StoredEdit, ToolStats,
+};
+use error::{STORE, db_error};
+use migration::{Migrator, SCHEMA_VERSION};
+use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbBackend};
+use sea_orm_migration::MigratorTrait;
+use std::time::Duration;
+
+/// Prepared statements kept per connection.
+#[cfg(any(feature = "mysql", feature = "postgres"))]
+const STATEMENT_CACHE: usize = 1024;
+
+/// How long a SQLite writer waits for a lock held by another process.
+const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A [`BatchStore`] in a SQL database: SQLite (feature `sqlite`), PostgreSQL
+/// (`postgres`) or MySQL/MariaDB (`mysql`).
+///
+/// Every chunk is applied in one transaction with a fixed number of multi-row
+/// statements; its edits, batch counters, tags, revert marks and source cursor are
+/// stored together or not at all, so a restarted pipeline resumes exactly where
+/// the stored data ends.
+///
+/// SQLite is opened in WAL mode with a busy timeout and one connection (one
+/// writer); `sqlite::memory:` is one private in-memory database. Writers on
+/// PostgreSQL and MySQL take a row lock first, so several processes may share a
+/// database.
+#[derive(Debug, Clone)]
+pub struct SqlStore {
+    db: DatabaseConnection,
+}
+
+impl SqlStore {
+    /// Connects to `url` (`sqlite://PATH?mode=rwc`, `sqlite::memory:`,
+    /// `postgres://…`, `mysql://…`) and brings the schema up to date.
+    ///
+    /// Fails with [`StoreError::SchemaTooNew`] on a database written by a newer
+    /// version of this library.
+    pub async fn open(url: &str) -> Result<Self, StoreError> {
+        let store = Self::connect(url).await?;
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// Connects to `url` without touching the schema, for hosts that migrate
+    /// themselves (see [`SqlStore::migrate`]).
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        let mut options = ConnectOptions::new(url.to_owned());
+        options
+            .sqlx_logging(false)
+            .connect_timeout(Duration::from_secs(10))
+            .acquire_timeout(Duration::from_secs(10));
+        if url.starts_with("sqlite:") {
+            #[cfg(feature = "sqlite")]
+            {
+                let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+                // One connection: SQLite has one writer at a time, and an in-memory
+                // database lives and dies with its connection.
+                options
+                    .max_connections(1)
+                    .min_connections(1)
+                    .idle_timeout(None)
+                    .max_lifetime(None)
+                    .map_sqlx_sqlite_opts(move |o| {
+                        use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+                        let o = o
+                            .busy_timeout(SQLITE_BUSY_TIMEOUT)
+                            .foreign_keys(true)
+                            .statement_cache_capacity(256)
+                            // 64 MiB of page cache (bounded): the indexes of a large
+                            // store stay in memory instead of being re-read.
+                            .pragma("cache_size", "-65536")
+                            .pragma("temp_store", "memory");
+                        if in_memory {
+                            o
+                        } else {
+                            // WAL with NORMAL sync: a committed chunk survives a
+                            // process crash; readers never block the writer.
+                            o.journal_mode(SqliteJournalMode::Wal)
+                                .synchronous(SqliteSynchronous::Normal)
+                        }
+                    });
+            }
+        } else {
+            options.max_connections(4).min_connections(1);
+            // Room for every statement shape a chunk uses (see `bulk`), so that
+            // statements are prepared once, not re-prepared and closed on each
+            // chunk; closing costs a round trip stalled by delayed ACKs on MySQL.
+            #[cfg(feature = "mysql")]
+            options.map_sqlx_mysql_opts(|o| o.statement_cache_capacity(STATEMENT_CACHE));
+            #[cfg(feature = "postgres")]
+            options.map_sqlx_postgres_opts(|o| {
+                // Cached statements would otherwise switch to generic plans, which
+                // do not see how selective an `IN` list is.
+                o.statement_cache_capacity(STATEMENT_CACHE)
+                    .options([("plan_cache_mode", "force_custom_plan")])
+            });
+        }
+        let db = Database::connect(options)
+            .await
+            .map_err(|e| db_error(&format!("connecting to {}", redact(url)), e))?;
+        Ok(Self { db })
+    }
+
+    /// Wraps an open sea-orm connection (the schema untouched).
+    pub fn from_connection(db: DatabaseConnection) -> Self {
+        Self { db }
+    }
+
+    /// Applies the schema's pending migrations (recorded in the table
+    /// `editgroups_migrations`). Fails with [`StoreError::SchemaTooNew`] on a
+    /// database written by a newer version of this library.
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        self.check_version().await?;
+        Migrator::up(&self.db, None)
+            .await
+            .map_err(|e| db_error("migrating the schema", e))
+    }
+
+    /// Checks that this code can read the database's schema.
+    pub async fn check_version(&self) -> Result<(), StoreError> {
+        let found = migration::stored_version(&self.db)
+            .await
+            .map_err(|e| db_error("reading the schema version", e))?;
+        match found {
+            Some(found) if found > SCHEMA_VERSION => Err(StoreError::SchemaTooNew {
+                store: STORE,
+                found,
+                supported: SCHEMA_VERSION,
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    /// The schema version this code reads and writes.
+    pub fn schema_version() -> i64 {
+        SCHEMA_VERSION
+    }
+
+    /// The underlying connection, e.g. to run queries of your own.
+    pub fn connection(&self) -> &DatabaseConnection {
+        &self.db
+    }
+
+    /// Which database this is.
+    pub fn backend(&self) -> DbBackend {
+        sea_orm::ConnectionTrait::get_database_backend(&self.db)
+    }
+
+    /// Closes the connections.
+    pub async fn close(self) -> Result<(), StoreError> {
+        self.db
+            .close()
+            .await
+            .map_err(|e| db_error("closing the connection", e))
+    }
+}
+
+/// A URL without its password, for messages.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &url[scheme + 3..at];
+            match userinfo.find(':') {
+                Some(colon) => format!(
+                    "{}{}:***{}",
+                    &url[..scheme + 3],
+                    &userinfo[..colon],
+                    &url[at..]
+                ),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[async_trait]
+impl BatchStore for SqlStore {
+    async fn apply(&self, chunk: &Chunk) -> Result<ApplyReport, StoreError> {
+        apply::apply(&self.db, chunk).await
+    }
+
+    async fn cursor(&self, source: &str) -> Result<Option<Cursor>, StoreError> {
+        read::cursor(&self.db, source).await
+    }
+
+    async fn batch(&self, key: &BatchKey) -> Result<Option<Batch>, StoreError> {
+        read::batch(&self.db, key).await
+    }
+
+    async fn list_batches(&self, query: &BatchQuery) -> Result<Vec<Batch>, StoreError> {
+        read::list_batches(&self.db, query).await
+    }
+
+    async fn batch_edits(&self, key: &BatchKey, page: Page) -> Result<Vec<StoredEdit>, StoreError> {
+        read::batch_edits(&self.db, key, page).await
+    }
+
+    async fn tools(&self) -> Result<Vec<ToolStats>, StoreError> {
+        read::tools(&self.db).await
+    }
+
+    async fn latest_event_time(&self) -> Result<Option<Timestamp>, StoreError> {
+        read::latest_event_time(&self.db).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact;
+
+    #[test]
+    fn passwords_are_not_shown() {
+        assert_eq!(
+            redact("postgres://me:secret@host/db"),
+            "postgres://me:***@host/db"
+        );
+        assert_eq!(redact("sqlite://x.db?mode=rwc"), "sqlite://x.db?mode=rwc");
+    }
+}

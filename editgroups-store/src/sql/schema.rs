@@ -1,0 +1,135 @@
+//! Table and column names of the SQL schema.
+//!
+//! Every table name starts with `editgroups_`, so the schema can live in a host
+//! application's database. Ids, counters, revisions, lengths and times are 64-bit
+//! integers; times are microseconds since the Unix epoch, UTC.
+
+use sea_orm::DeriveIden;
+
+/// Key/value facts about the schema itself (its version) and the writers' lock row.
+#[derive(Debug, Clone, Copy, DeriveIden)]
+pub(crate) enum Meta {
+    #[sea_orm(iden = "editgroups_meta")]
+    Table,
+    Name,
+    Value,
+}
+
+/// Tools, by short id.
+#[derive(Debug, Clone, Copy, DeriveIden)]
+pub(crate) enum Tools {
+    #[sea_orm(iden = "editgroups_tools")]
+    Table,
+    Id,
+    Shortid,
+}
+
+/// Batches and their counters.
+#[derive(Debug, Clone, Copy, DeriveIden)]
+pub(crate) enum Batches {
+    #[sea_orm(iden = "editgroups_batches")]
+    Table,
+    Id,
+    Wiki,
+    ToolId,
+    Uid,
+    User,
+    Summary,
+    NbEdits,
+    NbDistinctPages,
+    NbNewPages,
+    NbRevertedEdits,
+    TotalDiffsize,
+    StartedUs,
+    EndedUs,
+}
+
+/// Attributed edits.
+#[derive(Debug, Clone, Copy, DeriveIden)]
+pub(crate) enum Edits {
+    #[sea_orm(iden = "editgroups_edits")]
+    Table,
+    Id,
+    Wiki,
+    Rcid,
+    BatchId,
+    ChangeType,
+    LogType,
+    LogAction,
+    Namespace,
+    Title,
+    OldRevision,
+    NewRevision,
+    OldLength,
+    NewLength,
+    TimestampUs,
+    User,
+    Bot,
+    Minor,
+    Patrolled,
+    Comment,
+    Parsedcomment,
+    Uri,
+    Reverted,
+}
+
+/// Events seen but not stored as edits (unattributed revert signals, hijacked
+/// edits): remembered so that a re-delivery is recognised.
+#[derive(Debug, Clone, Copy, DeriveIden)]
+pub(crate) enum OtherEvents {
+    #[sea_orm(iden = "editgroups_other_events")]
+    Table,
+    Wiki,
+    Rcid,
+}
+
+/// The tags of each batch.
+#[derive(Debug, Clone, Copy, DeriveIden)]
+pub(crate) enum BatchTags {
+    #[sea_orm(iden = "editgroups_batch_tags")]
+    Table,
+    BatchId,
+    Tag,
+}
+
+/// The distinct pages of each batch, so that `nb_distinct_pages` needs no scan.
+#[derive(Debug, Clone, Copy, DeriveIden)]
+pub(crate) enum BatchPages {
+    #[sea_orm(iden = "editgroups_batch_pages")]
+    Table,
+    BatchId,
+    Title,
+}
+
+/// Revisions some undo named, whether or not their edit is stored yet.
+#[derive(Debug, Clone, Copy, DeriveIden)]
+pub(crate) enum Undone {
+    #[sea_orm(iden = "editgroups_undone_revisions")]
+    Table,
+    Wiki,
+    Revision,
+}
+
+/// The latest deletion and restore of each page, as (time, rc id) positions.
+#[derive(Debug, Clone, Copy, DeriveIden)]
+pub(crate) enum PageEvents {
+    #[sea_orm(iden = "editgroups_page_events")]
+    Table,
+    Wiki,
+    Title,
+    DeleteUs,
+    DeleteRcid,
+    RestoreUs,
+    RestoreRcid,
+}
+
+/// Source positions, stored with the data read up to them.
+#[derive(Debug, Clone, Copy, DeriveIden)]
+pub(crate) enum Cursors {
+    #[sea_orm(iden = "editgroups_cursors")]
+    Table,
+    SourceKey,
+    Source,
+    Cursor,
+    LatestEventUs,
+}

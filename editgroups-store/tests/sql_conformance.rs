@@ -1,0 +1,179 @@
+//! The `BatchStore` conformance suite on every SQL backend, plus what is specific
+//! to SQL stores: the schema version check, reopening, URLs.
+//!
+//! Run with `cargo test -p editgroups-store --all-features --test sql_conformance`
+//! (PostgreSQL and MariaDB must answer; see README.md, "Test databases").
+
+mod common;
+
+use common::{Kind, TestDb};
+use editgroups_core::testing::{attributed, chunk, edit};
+use editgroups_core::{BatchKey, BatchStore, StoreError};
+use editgroups_store::{SqlStore, open_store};
+use sea_orm::ConnectionTrait;
+
+async fn conformance(kind: Kind) {
+    let db = TestDb::new(kind, "suite").await;
+    let store = db.open().await;
+    editgroups_core::testing::store::run_all(&store).await;
+    store.close().await.unwrap();
+    db.drop_db().await;
+}
+
+#[tokio::test]
+async fn sqlite_file_passes_the_conformance_suite() {
+    conformance(Kind::SqliteFile).await;
+}
+
+#[tokio::test]
+async fn sqlite_memory_passes_the_conformance_suite() {
+    conformance(Kind::SqliteMemory).await;
+}
+
+#[tokio::test]
+async fn postgres_passes_the_conformance_suite() {
+    conformance(Kind::Postgres).await;
+}
+
+#[tokio::test]
+async fn mariadb_passes_the_conformance_suite() {
+    conformance(Kind::Mysql).await;
+}
+
+/// Data survives closing and reopening, and migrating twice changes nothing.
+async fn reopen_keeps_data(kind: Kind) {
+    let db = TestDb::new(kind, "reopen").await;
+    let store = db.open().await;
+    store
+        .apply(&chunk(
+            "s",
+            "1",
+            vec![attributed(edit("w", 1), "OR", "abc", "Ann")],
+        ))
+        .await
+        .unwrap();
+    store.close().await.unwrap();
+    let store = db.open().await;
+    store.migrate().await.unwrap();
+    let batch = store.batch(&BatchKey::new("w", "OR", "abc")).await.unwrap();
+    assert_eq!(batch.map(|b| b.nb_edits), Some(1));
+    store.close().await.unwrap();
+    db.drop_db().await;
+}
+
+#[tokio::test]
+async fn sqlite_file_keeps_data_across_reopening() {
+    reopen_keeps_data(Kind::SqliteFile).await;
+}
+
+#[tokio::test]
+async fn postgres_keeps_data_across_reopening() {
+    reopen_keeps_data(Kind::Postgres).await;
+}
+
+#[tokio::test]
+async fn mariadb_keeps_data_across_reopening() {
+    reopen_keeps_data(Kind::Mysql).await;
+}
+
+/// A database whose schema version is newer than the code's is refused, and
+/// nothing is written to it.
+async fn newer_schema_is_refused(kind: Kind) {
+    let db = TestDb::new(kind, "version").await;
+    let store = db.open().await;
+    let newer = SqlStore::schema_version() + 1;
+    store
+        .connection()
+        .execute_unprepared(&format!(
+            "UPDATE editgroups_meta SET value = {newer} WHERE name = 'schema_version'"
+        ))
+        .await
+        .unwrap();
+    store.close().await.unwrap();
+    let err = SqlStore::open(&db.url).await.unwrap_err();
+    match &err {
+        StoreError::SchemaTooNew {
+            found, supported, ..
+        } => assert_eq!((*found, *supported), (newer, newer - 1)),
+        other => panic!("expected SchemaTooNew, got {other:?}"),
+    }
+    assert!(err.to_string().contains("upgrade"), "{err}");
+    db.drop_db().await;
+}
+
+#[tokio::test]
+async fn sqlite_refuses_a_newer_schema() {
+    newer_schema_is_refused(Kind::SqliteFile).await;
+}
+
+#[tokio::test]
+async fn postgres_refuses_a_newer_schema() {
+    newer_schema_is_refused(Kind::Postgres).await;
+}
+
+#[tokio::test]
+async fn mariadb_refuses_a_newer_schema() {
+    newer_schema_is_refused(Kind::Mysql).await;
+}
+
+/// The library's migrations are recorded in its own table, not `seaql_migrations`.
+#[tokio::test]
+async fn migrations_have_their_own_table() {
+    let db = TestDb::new(Kind::SqliteFile, "migrations").await;
+    let store = db.open().await;
+    let rows = store
+        .connection()
+        .query_all_raw(sea_orm::Statement::from_string(
+            store.backend(),
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE '%migrations'",
+        ))
+        .await
+        .unwrap();
+    let names: Vec<String> = rows
+        .iter()
+        .map(|r| r.try_get_by_index::<String>(0).unwrap())
+        .collect();
+    assert_eq!(names, ["editgroups_migrations"]);
+}
+
+#[tokio::test]
+async fn open_store_picks_the_backend_from_the_url() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("x.db").display());
+    let store = open_store(&url).await.unwrap();
+    assert!(format!("{store:?}").contains("SqlStore"), "{store:?}");
+    let store = open_store("sqlite::memory:").await.unwrap();
+    assert!(store.tools().await.unwrap().is_empty());
+    let memory = open_store("memory:").await.unwrap();
+    assert!(format!("{memory:?}").contains("MemoryStore"));
+    match open_store("ftp://x").await {
+        Err(StoreError::Config(message)) => assert!(message.contains("sqlite://"), "{message}"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn unreachable_servers_give_connection_errors() {
+    // Nothing listens on port 1 of loopback.
+    let urls = [
+        "postgres://postgres@127.0.0.1:1/x",
+        "mysql://root@127.0.0.1:1/x",
+    ];
+    let results = futures::future::join_all(urls.map(SqlStore::open)).await;
+    for (url, result) in urls.iter().zip(results) {
+        match result {
+            Err(StoreError::Connection { .. }) => {}
+            other => panic!("{url}: expected a connection error, got {other:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn ids_beyond_the_signed_range_are_refused_clearly() {
+    let store = SqlStore::open("sqlite::memory:").await.unwrap();
+    let mut huge = attributed(edit("w", 1), "OR", "abc", "Ann");
+    huge.edit.rcid = u64::MAX;
+    let err = store.apply(&chunk("s", "1", vec![huge])).await.unwrap_err();
+    assert!(err.to_string().contains("does not fit"), "{err}");
+    assert_eq!(store.cursor("s").await.unwrap(), None, "nothing was stored");
+}
