@@ -20,6 +20,4 @@ pub mod replay;
 pub use replay::{ReplayInput, ReplaySource};
 
 #[cfg(feature = "http")]
-// Its crate-private helpers serve the HTTP sources, written on their own branches.
-#[allow(dead_code)]
 pub mod http;
