@@ -27,7 +27,9 @@ use editgroups_core::revert::{RevertSignal, revert_signal};
 use editgroups_core::store::{SUMMARY_MAX_CHARS, truncate_chars};
 use editgroups_core::tags::extract_tags;
 use editgroups_core::{ApplyReport, BatchKey, ChangeType, Chunk, StoreError};
-use sea_orm::sea_query::{Expr, ExprTrait, Iden, LockType, Query, SelectStatement, Value};
+use sea_orm::sea_query::{
+    Expr, ExprTrait, Iden, LockType, Query, SelectStatement, UnionType, Value,
+};
 use sea_orm::{
     ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, QueryResult,
     SqliteTransactionMode, TransactionOptions, TransactionTrait, TryGetable,
@@ -356,34 +358,27 @@ impl Work {
         }
         for (wiki, rcids) in by_wiki {
             let rcids: Vec<i64> = rcids.into_iter().collect();
-            for part in &in_chunks(backend, &rcids) {
-                for (table, wiki_col, rcid_col) in [
-                    (
-                        Edits::Table.to_string(),
-                        Edits::Wiki.to_string(),
-                        Edits::Rcid.to_string(),
-                    ),
-                    (
-                        OtherEvents::Table.to_string(),
-                        OtherEvents::Wiki.to_string(),
-                        OtherEvents::Rcid.to_string(),
-                    ),
-                ] {
-                    let select = Query::select()
-                        .column(sea_orm::sea_query::Alias::new(&rcid_col))
-                        .from(sea_orm::sea_query::Alias::new(&table))
-                        .and_where(Expr::col(sea_orm::sea_query::Alias::new(&wiki_col)).eq(wiki))
-                        .and_where(
-                            Expr::col(sea_orm::sea_query::Alias::new(&rcid_col))
-                                .is_in(part.iter().copied()),
-                        )
-                        .to_owned();
-                    for row in query(db, &select, "finding re-delivered events").await? {
-                        let rcid: i64 = row
-                            .try_get_by_index(0)
-                            .map_err(|e| corrupt(format!("rc id: {e}")))?;
-                        self.seen.insert((wiki.to_owned(), to_u64(rcid, "rc id")?));
-                    }
+            // Two lists per statement: edits and other events, in one round trip.
+            let limit = (bulk::bind_limit(backend) - 16) / 2;
+            for part in &in_chunks_of(&rcids, limit) {
+                let others = Query::select()
+                    .column(OtherEvents::Rcid)
+                    .from(OtherEvents::Table)
+                    .and_where(Expr::col(OtherEvents::Wiki).eq(wiki))
+                    .and_where(Expr::col(OtherEvents::Rcid).is_in(part.iter().copied()))
+                    .to_owned();
+                let select = Query::select()
+                    .column(Edits::Rcid)
+                    .from(Edits::Table)
+                    .and_where(Expr::col(Edits::Wiki).eq(wiki))
+                    .and_where(Expr::col(Edits::Rcid).is_in(part.iter().copied()))
+                    .union(UnionType::All, others)
+                    .to_owned();
+                for row in query(db, &select, "finding re-delivered events").await? {
+                    let rcid: i64 = row
+                        .try_get_by_index(0)
+                        .map_err(|e| corrupt(format!("rc id: {e}")))?;
+                    self.seen.insert((wiki.to_owned(), to_u64(rcid, "rc id")?));
                 }
             }
         }

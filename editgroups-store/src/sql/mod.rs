@@ -31,6 +31,7 @@ use std::time::Duration;
 const STATEMENT_CACHE: usize = 1024;
 
 /// How long a SQLite writer waits for a lock held by another process.
+#[cfg(feature = "sqlite")]
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A [`BatchStore`] in a SQL database: SQLite (feature `sqlite`), PostgreSQL
