@@ -53,12 +53,23 @@ fn replay(c: &mut Criterion) {
         })
         .collect();
     let matcher = RegexToolMatcher::default();
-    let matched = edits.iter().filter(|e| matcher.match_edit(e).is_some()).count();
-    eprintln!("generated comment mix: {} comments, {matched} matched", edits.len());
+    let matched = edits
+        .iter()
+        .filter(|e| matcher.match_edit(e).is_some())
+        .count();
+    eprintln!(
+        "generated comment mix: {} comments, {matched} matched",
+        edits.len()
+    );
     let mut group = c.benchmark_group("matcher");
     group.throughput(Throughput::Elements(edits.len() as u64));
     group.bench_function("generated_comments", |b| {
-        b.iter(|| edits.iter().filter(|e| matcher.match_edit(black_box(e)).is_some()).count())
+        b.iter(|| {
+            edits
+                .iter()
+                .filter(|e| matcher.match_edit(black_box(e)).is_some())
+                .count()
+        })
     });
     group.finish();
 }

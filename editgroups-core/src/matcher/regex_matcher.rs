@@ -52,15 +52,27 @@ struct Pattern {
     anchored: Regex,
     /// The pattern without its leading `.*`, for patterns that have one.
     rest: Option<Regex>,
+    /// Text every match of `rest` starts with, when there is some: the last
+    /// start of `rest` is then found by searching for it backwards.
+    rest_prefix: Option<memchr::memmem::FinderRev<'static>>,
 }
 
 impl Pattern {
     fn new(pattern: &str) -> Result<Self, regex::Error> {
         let anchored = Regex::new(&anchored(pattern))?;
-        let rest = rest_after_greedy_dot_star(pattern)
-            .map(|rest| Regex::new(&rest))
-            .transpose()?;
-        Ok(Self { anchored, rest })
+        let (rest, rest_prefix) = match rest_after_greedy_dot_star(pattern) {
+            Some(rest) => {
+                let prefix =
+                    common_prefix(&rest).map(|p| memchr::memmem::FinderRev::new(&p).into_owned());
+                (Some(Regex::new(&rest.to_string())?), prefix)
+            }
+            None => (None, None),
+        };
+        Ok(Self {
+            anchored,
+            rest,
+            rest_prefix,
+        })
     }
 
     fn captures_len(&self) -> usize {
@@ -71,6 +83,21 @@ impl Pattern {
         match &self.rest {
             // `.` does not match a newline, so `.*` cannot reach past one.
             Some(rest) if !text.contains('\n') => {
+                if let Some(prefix) = &self.rest_prefix {
+                    // From the right, the first place the prefix stands where the
+                    // rest matches is the last start. `captures_at` from there
+                    // finds that match: nothing starts later (later places were
+                    // tried), and if it fails there, nothing matches after it.
+                    let mut end = text.len();
+                    while let Some(start) = prefix.rfind(&text.as_bytes()[..end]) {
+                        if let Some(found) = rest.captures_at(text, start) {
+                            return Some(found);
+                        }
+                        // Overlapping occurrences starting before `start` remain.
+                        end = start + prefix.needle().len() - 1;
+                    }
+                    return None;
+                }
                 let mut last = None;
                 let mut from = 0;
                 while let Some(found) = rest.find_at(text, from) {
@@ -91,7 +118,7 @@ impl Pattern {
 }
 
 /// The rest of a pattern that is a concatenation starting with a greedy `.*`.
-fn rest_after_greedy_dot_star(pattern: &str) -> Option<String> {
+fn rest_after_greedy_dot_star(pattern: &str) -> Option<regex_syntax::hir::Hir> {
     use regex_syntax::hir::{Dot, Hir, HirKind};
     let hir = regex_syntax::Parser::new().parse(pattern).ok()?;
     let HirKind::Concat(parts) = hir.kind() else {
@@ -107,7 +134,17 @@ fn rest_after_greedy_dot_star(pattern: &str) -> Option<String> {
         }
         _ => false,
     };
-    leading.then(|| Hir::concat(rest.to_vec()).to_string())
+    leading.then(|| Hir::concat(rest.to_vec()))
+}
+
+/// The longest text that every match of `hir` starts with, if not empty.
+fn common_prefix(hir: &regex_syntax::hir::Hir) -> Option<Vec<u8>> {
+    let prefixes = regex_syntax::hir::literal::Extractor::new().extract(hir);
+    // A finite set of prefixes means every match starts with one of them.
+    prefixes
+        .longest_common_prefix()
+        .filter(|p| !p.is_empty())
+        .map(<[u8]>::to_vec)
 }
 
 fn compile(rule: &Rule, pattern: &str) -> Result<Pattern, RuleError> {
