@@ -163,6 +163,17 @@ impl EditSource for ReplaySource {
                 if state.done {
                     return None;
                 }
+                // File reads block. On a multi-thread runtime they run in place
+                // (the worker hands its other tasks over), which keeps parsing and
+                // consuming on one thread: edits are then allocated and freed by
+                // the same thread, much cheaper than across threads.
+                let multi_thread = tokio::runtime::Handle::try_current().is_ok_and(|h| {
+                    h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread
+                });
+                if multi_thread {
+                    tokio::task::block_in_place(|| state.fill());
+                    continue;
+                }
                 state = match tokio::task::spawn_blocking(move || {
                     state.fill();
                     state

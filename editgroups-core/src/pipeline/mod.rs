@@ -7,7 +7,7 @@ pub use stats::{PipelineStats, StatsSnapshot};
 use crate::matcher::{RegexToolMatcher, ToolMatcher};
 use crate::revert::revert_signal;
 use crate::source::{EditSource, SkipReason, SourceError, SourceItem};
-use crate::store::{BatchStore, Chunk, ChunkEdit, StoreError};
+use crate::store::{ApplyReport, BatchStore, Chunk, ChunkEdit, StoreError};
 use futures::StreamExt;
 use std::collections::BTreeSet;
 use std::future::Future;
@@ -244,17 +244,25 @@ impl Pipeline {
         let mut progress = tokio::time::interval(self.config.progress_interval);
         progress.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         progress.tick().await;
+        // The chunk being stored while the next one is read: storing and reading
+        // overlap, and chunks are still stored one after the other, in order.
+        let mut storing: Option<Storing> = None;
         loop {
             let deadline = pending.deadline;
             tokio::select! {
                 biased;
                 () = &mut shutdown => {
                     tracing::info!(source = %source_name, "shutting down");
-                    self.flush(&mut pending).await?;
+                    self.flush(&mut pending, &mut storing).await?;
+                    self.finish_storing(&mut storing).await?;
                     return Ok(self.stats.snapshot());
                 }
+                stored = poll_storing(&mut storing) => {
+                    storing = None;
+                    self.stored(stored)?;
+                }
                 () = sleep_until(deadline) => {
-                    self.flush(&mut pending).await?;
+                    self.flush(&mut pending, &mut storing).await?;
                 }
                 _ = progress.tick() => {
                     let s = self.stats.snapshot();
@@ -271,19 +279,21 @@ impl Pipeline {
                 }
                 item = stream.next() => match item {
                     None => {
-                        self.flush(&mut pending).await?;
+                        self.flush(&mut pending, &mut storing).await?;
+                        self.finish_storing(&mut storing).await?;
                         tracing::info!(source = %source_name, "source ended");
                         return Ok(self.stats.snapshot());
                     }
                     Some(Err(error)) => {
-                        self.flush(&mut pending).await?;
+                        self.flush(&mut pending, &mut storing).await?;
+                        self.finish_storing(&mut storing).await?;
                         tracing::error!(source = %source_name, %error, "source failed");
                         return Err(PipelineError::Source { source_name, error });
                     }
                     Some(Ok(item)) => {
                         self.accept(item, &mut pending);
                         if pending.items >= self.config.chunk_size {
-                            self.flush(&mut pending).await?;
+                            self.flush(&mut pending, &mut storing).await?;
                         }
                     }
                 }
@@ -334,22 +344,59 @@ impl Pipeline {
         }
     }
 
-    async fn flush(&self, pending: &mut Pending) -> Result<(), StoreError> {
+    /// Starts storing what has been read, once the chunk before it is stored.
+    async fn flush(
+        &self,
+        pending: &mut Pending,
+        storing: &mut Option<Storing>,
+    ) -> Result<(), StoreError> {
         if pending.items == 0 {
             return Ok(());
         }
+        self.finish_storing(storing).await?;
         let source = pending.chunk.source.clone();
         let chunk = std::mem::replace(pending, Pending::new(source)).chunk;
-        let report = self.store.apply(&chunk).await?;
+        let store = Arc::clone(&self.store);
+        *storing = Some(Box::pin(async move {
+            let result = store.apply(&chunk).await;
+            (result, chunk.edits.len())
+        }));
+        Ok(())
+    }
+
+    /// Waits for the chunk being stored, if any.
+    async fn finish_storing(&self, storing: &mut Option<Storing>) -> Result<(), StoreError> {
+        match storing.take() {
+            Some(future) => self.stored(future.await),
+            None => Ok(()),
+        }
+    }
+
+    fn stored(&self, (result, events): (Result<ApplyReport, StoreError>, usize)) -> Result<(), StoreError> {
+        let report = result?;
         self.stats.applied(&report);
         tracing::debug!(
-            source = %chunk.source,
-            events = chunk.edits.len(),
+            events,
             inserted = report.inserted,
             duplicates = report.duplicates,
             "chunk stored"
         );
         Ok(())
+    }
+}
+
+/// A chunk being stored: the store's answer and how many events it held.
+type Storing = std::pin::Pin<
+    Box<dyn Future<Output = (Result<ApplyReport, StoreError>, usize)> + Send>,
+>;
+
+/// Completes when the chunk being stored is stored; never when there is none.
+async fn poll_storing(
+    storing: &mut Option<Storing>,
+) -> (Result<ApplyReport, StoreError>, usize) {
+    match storing {
+        Some(future) => future.await,
+        None => std::future::pending().await,
     }
 }
 
