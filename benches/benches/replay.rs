@@ -4,6 +4,10 @@
 //!
 //! Run with `cargo bench -p editgroups-benches --bench replay`.
 
+// As in the examples: mimalloc serves the many small strings of edits faster.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use editgroups_benches::{GeneratorConfig, write_events};
 use editgroups_core::recentchange::{ParsedEvent, RecentChangeParser};

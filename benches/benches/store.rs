@@ -8,6 +8,10 @@
 //! `EDITGROUPS_BENCH_POSTGRES` and `EDITGROUPS_BENCH_MYSQL` change their URLs
 //! (a database named there is created and dropped).
 
+// As in the examples: mimalloc serves the many small strings of edits faster.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use editgroups_benches::{GeneratorConfig, write_events};
 use editgroups_core::{BatchQuery, BatchStore, Pipeline};

@@ -13,8 +13,10 @@ use editgroups_core::{
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Mutex;
 
-type EventKey = (String, u64);
-type TitleKey = (String, String);
+/// (interned wiki, rc id or revision id).
+type EventKey = (u32, u64);
+/// (interned wiki, title).
+type TitleKey = (u32, String);
 
 #[derive(Debug)]
 struct BatchState {
@@ -26,14 +28,18 @@ struct BatchState {
 
 #[derive(Debug)]
 struct StoredRecord {
-    batch: BatchKey,
+    /// Index in `State::batches`.
+    batch: usize,
     stored: StoredEdit,
 }
 
 #[derive(Debug, Default)]
 struct State {
+    /// Wiki ids, numbered, so keys need no string.
+    wikis: HashMap<String, u32>,
     seen: HashSet<EventKey>,
-    batches: BTreeMap<BatchKey, BatchState>,
+    batches: Vec<BatchState>,
+    batch_index: HashMap<BatchKey, usize>,
     edits: HashMap<EventKey, StoredRecord>,
     by_revision: HashMap<EventKey, Vec<EventKey>>,
     by_title: HashMap<TitleKey, Vec<EventKey>>,
@@ -73,7 +79,7 @@ impl State {
             return false;
         }
         record.stored.reverted = true;
-        if let Some(batch) = self.batches.get_mut(&record.batch) {
+        if let Some(batch) = self.batches.get_mut(record.batch) {
             batch.batch.nb_reverted_edits += 1;
         }
         report.reverted += 1;
@@ -85,18 +91,19 @@ impl State {
         edit: &Edit,
         signal: RevertSignal<'_>,
         report: &mut ApplyReport,
-        touched: &mut HashSet<BatchKey>,
+        touched: &mut HashSet<usize>,
     ) {
         let position = edit.position();
+        let wiki = self.wiki_id(&edit.wiki);
         let targets: Vec<EventKey> = match signal {
             RevertSignal::Undo { revision } => {
-                let key = (edit.wiki.clone(), revision);
+                let key = (wiki, revision);
                 let targets = self.by_revision.get(&key).cloned().unwrap_or_default();
                 self.undone.insert(key);
                 targets
             }
             RevertSignal::Delete { title } | RevertSignal::Restore { title } => {
-                let key = (edit.wiki.clone(), title.to_owned());
+                let key = (wiki, title.to_owned());
                 let is_delete = matches!(signal, RevertSignal::Delete { .. });
                 let latest = if is_delete {
                     &mut self.latest_delete
@@ -128,16 +135,25 @@ impl State {
             if self.mark_reverted(&target, report)
                 && let Some(record) = self.edits.get(&target)
             {
-                touched.insert(record.batch.clone());
+                touched.insert(record.batch);
             }
         }
     }
 
-    fn is_reverted(&self, edit: &Edit) -> bool {
+    fn wiki_id(&mut self, wiki: &str) -> u32 {
+        if let Some(id) = self.wikis.get(wiki) {
+            return *id;
+        }
+        let id = u32::try_from(self.wikis.len()).unwrap_or(u32::MAX);
+        self.wikis.insert(wiki.to_owned(), id);
+        id
+    }
+
+    fn is_reverted(&self, wiki: u32, edit: &Edit) -> bool {
         let position = edit.position();
-        let title = (edit.wiki.clone(), edit.title.clone());
+        let title = (wiki, edit.title.clone());
         edit.new_revision
-            .is_some_and(|rev| self.undone.contains(&(edit.wiki.clone(), rev)))
+            .is_some_and(|rev| self.undone.contains(&(wiki, rev)))
             || (edit.change_type.creates_page()
                 && self
                     .latest_delete
@@ -155,8 +171,9 @@ impl State {
         let mut touched = HashSet::new();
         for item in &chunk.edits {
             let edit = &item.edit;
-            let event = (edit.wiki.clone(), edit.rcid);
-            if !self.seen.insert(event.clone()) {
+            let wiki = self.wiki_id(&edit.wiki);
+            let event = (wiki, edit.rcid);
+            if !self.seen.insert(event) {
                 report.duplicates += 1;
                 continue;
             }
@@ -167,17 +184,19 @@ impl State {
                 continue;
             };
             let key = BatchKey::new(&edit.wiki, &attribution.tool, &attribution.uid);
-            if let Some(existing) = self.batches.get(&key)
-                && existing.batch.user != attribution.user
+            let existing = self.batch_index.get(&key).copied();
+            if let Some(index) = existing
+                && self
+                    .batches
+                    .get(index)
+                    .is_some_and(|b| b.batch.user != attribution.user)
             {
                 report.hijacked += 1;
                 continue;
             }
-            let reverted = self.is_reverted(edit);
-            let state = self
-                .batches
-                .entry(key.clone())
-                .or_insert_with(|| BatchState {
+            let reverted = self.is_reverted(wiki, edit);
+            let index = existing.unwrap_or_else(|| {
+                self.batches.push(BatchState {
                     batch: Batch {
                         key: key.clone(),
                         user: attribution.user.clone(),
@@ -195,6 +214,12 @@ impl State {
                     tags: BTreeSet::new(),
                     edits: Vec::new(),
                 });
+                self.batch_index.insert(key.clone(), self.batches.len() - 1);
+                self.batches.len() - 1
+            });
+            let Some(state) = self.batches.get_mut(index) else {
+                continue;
+            };
             let batch = &mut state.batch;
             batch.nb_edits += 1;
             batch.total_diffsize += edit.diff_size();
@@ -211,21 +236,21 @@ impl State {
                 state.batch.nb_distinct_pages += 1;
             }
             state.tags.extend(extract_tags(edit));
-            state.edits.push(event.clone());
+            state.edits.push(event);
             if let Some(rev) = edit.new_revision {
-                self.by_revision
-                    .entry((edit.wiki.clone(), rev))
-                    .or_default()
-                    .push(event.clone());
+                self.by_revision.entry((wiki, rev)).or_default().push(event);
             }
-            self.by_title
-                .entry((edit.wiki.clone(), edit.title.clone()))
-                .or_default()
-                .push(event.clone());
+            // Only creations and deletions can be reverted by title.
+            if edit.change_type.creates_page() || edit.change_type.is_delete() {
+                self.by_title
+                    .entry((wiki, edit.title.clone()))
+                    .or_default()
+                    .push(event);
+            }
             self.edits.insert(
                 event,
                 StoredRecord {
-                    batch: key.clone(),
+                    batch: index,
                     stored: StoredEdit {
                         edit: edit.clone(),
                         reverted,
@@ -233,7 +258,7 @@ impl State {
                 },
             );
             report.inserted += 1;
-            touched.insert(key);
+            touched.insert(index);
         }
         let entry = self.cursors.entry(chunk.source.clone()).or_default();
         if chunk.cursor.is_some() {
@@ -244,8 +269,12 @@ impl State {
         report
     }
 
+    fn batch_state(&self, key: &BatchKey) -> Option<&BatchState> {
+        self.batch_index.get(key).and_then(|i| self.batches.get(*i))
+    }
+
     fn batch(&self, key: &BatchKey) -> Option<Batch> {
-        self.batches.get(key).map(|state| {
+        self.batch_state(key).map(|state| {
             let mut batch = state.batch.clone();
             batch.tags = state.tags.iter().cloned().collect();
             sort_tags(&mut batch.tags);
@@ -287,7 +316,7 @@ impl BatchStore for MemoryStore {
         let state = self.state()?;
         let mut found: Vec<&BatchState> = state
             .batches
-            .values()
+            .iter()
             .filter(|s| {
                 let b = &s.batch;
                 query.wiki.as_ref().is_none_or(|w| *w == b.key.wiki)
@@ -314,7 +343,7 @@ impl BatchStore for MemoryStore {
         page_of: Page,
     ) -> Result<Vec<StoredEdit>, StoreError> {
         let state = self.state()?;
-        let Some(batch) = state.batches.get(key) else {
+        let Some(batch) = state.batch_state(key) else {
             return Ok(Vec::new());
         };
         let mut edits: Vec<&StoredEdit> = batch
@@ -333,7 +362,7 @@ impl BatchStore for MemoryStore {
     async fn tools(&self) -> Result<Vec<ToolStats>, StoreError> {
         let state = self.state()?;
         let mut tools: BTreeMap<&str, (u64, BTreeSet<&str>)> = BTreeMap::new();
-        for state in state.batches.values() {
+        for state in &state.batches {
             let entry = tools.entry(&state.batch.key.tool).or_default();
             entry.0 += 1;
             entry.1.insert(&state.batch.user);

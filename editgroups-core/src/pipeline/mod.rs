@@ -372,7 +372,10 @@ impl Pipeline {
         }
     }
 
-    fn stored(&self, (result, events): (Result<ApplyReport, StoreError>, usize)) -> Result<(), StoreError> {
+    fn stored(
+        &self,
+        (result, events): (Result<ApplyReport, StoreError>, usize),
+    ) -> Result<(), StoreError> {
         let report = result?;
         self.stats.applied(&report);
         tracing::debug!(
@@ -386,14 +389,11 @@ impl Pipeline {
 }
 
 /// A chunk being stored: the store's answer and how many events it held.
-type Storing = std::pin::Pin<
-    Box<dyn Future<Output = (Result<ApplyReport, StoreError>, usize)> + Send>,
->;
+type Storing =
+    std::pin::Pin<Box<dyn Future<Output = (Result<ApplyReport, StoreError>, usize)> + Send>>;
 
 /// Completes when the chunk being stored is stored; never when there is none.
-async fn poll_storing(
-    storing: &mut Option<Storing>,
-) -> (Result<ApplyReport, StoreError>, usize) {
+async fn poll_storing(storing: &mut Option<Storing>) -> (Result<ApplyReport, StoreError>, usize) {
     match storing {
         Some(future) => future.await,
         None => std::future::pending().await,
