@@ -1,25 +1,12 @@
 //! The `batches` example on a SQLite store filled by `replay`: filters, one batch
 //! with its edits, formats, and bad arguments reported.
 
+mod support;
+use support::example;
+use support::fixture;
+
 use serde_json::Value;
-use std::path::PathBuf;
 use std::process::Command;
-
-fn example(name: &str) -> PathBuf {
-    let mut dir = std::env::current_exe().unwrap();
-    dir.pop();
-    if dir.ends_with("deps") {
-        dir.pop();
-    }
-    dir.join("examples").join(name)
-}
-
-fn fixture(name: &str) -> String {
-    format!(
-        "{}/../fixtures/editgroups/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    )
-}
 
 fn run(name: &str, args: &[&str]) -> (bool, String, String) {
     let output = Command::new(example(name)).args(args).output().unwrap();

@@ -6,6 +6,9 @@
 //! `EDITGROUPS_TEST_POSTGRES` changes its URL. It fails when the server does not
 //! answer.
 
+mod support;
+use support::example;
+
 use editgroups_benches::{GeneratorConfig, write_events};
 use editgroups_core::BatchStore;
 use editgroups_store::SqlStore;
@@ -14,16 +17,6 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
-
-/// The example binaries, which `cargo test` builds beside the test binaries.
-fn example(name: &str) -> PathBuf {
-    let mut dir = std::env::current_exe().unwrap();
-    dir.pop();
-    if dir.ends_with("deps") {
-        dir.pop();
-    }
-    dir.join("examples").join(name)
-}
 
 fn generate(dir: &Path, seed: u64, events: u64) -> PathBuf {
     let path = dir.join("events.json");

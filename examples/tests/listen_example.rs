@@ -2,6 +2,8 @@
 //! checks what it stored (printed with `--print-batches`) against a replay of
 //! the same events.
 
+mod support;
+
 #[path = "../../editgroups-sources/tests/support/sse_server.rs"]
 mod sse_server;
 
@@ -10,7 +12,7 @@ use editgroups_sources::ReplaySource;
 use editgroups_store::MemoryStore;
 use sse_server::{Config, Server, history};
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
@@ -27,25 +29,6 @@ fn fixture_lines(name: &str) -> Vec<String> {
         .filter(|l| !l.trim().is_empty())
         .map(str::to_owned)
         .collect()
-}
-
-/// The example's binary, built by `cargo test` beside this test's directory (or
-/// built now when only this test was asked for).
-fn listen_binary() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let profile_dir = exe.parent().unwrap().parent().unwrap();
-    let binary = profile_dir
-        .join("examples")
-        .join(format!("listen{}", std::env::consts::EXE_SUFFIX));
-    if !binary.exists() {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let status = Command::new(cargo)
-            .args(["build", "-p", "editgroups-examples", "--example", "listen"])
-            .status()
-            .unwrap();
-        assert!(status.success());
-    }
-    binary
 }
 
 async fn replayed_batches(lines: &[String]) -> Vec<Batch> {
@@ -93,7 +76,7 @@ async fn until_stores_everything_before_the_first_later_event_and_stops() {
     config.close_every = Some(700);
     config.split = true;
     let server = Server::start(config).await;
-    let binary = listen_binary();
+    let binary = support::example("listen");
     let url = server.url.clone();
     let output = tokio::task::spawn_blocking(move || {
         Command::new(binary)
@@ -135,7 +118,7 @@ async fn ctrl_c_stores_what_was_read_and_exits_cleanly() {
     let lines = fixture_lines("qs_batch_with_new_items.json");
     let expected = replayed_batches(&lines).await;
     let server = Server::start(Config::new(history(&lines))).await;
-    let binary = listen_binary();
+    let binary = support::example("listen");
     let url = server.url.clone();
     let total = lines.len() as u64;
     let run = tokio::task::spawn_blocking(move || {

@@ -5,12 +5,13 @@
 //! Needs Debian's `mediawiki php-sqlite3 php-cli php-intl php-mbstring php-xml`;
 //! fails (never skips) when the wiki cannot start.
 
+mod support;
+
 #[path = "../../editgroups-sources/tests/support/mediawiki.rs"]
 #[allow(dead_code, unreachable_pub)]
 mod mediawiki;
 
 use mediawiki::{BOT_PASS, BOT_USER, TOOL_PASS, TOOL_USER, TestWiki};
-use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
@@ -21,26 +22,9 @@ const OR_EDIT: &str =
 const QS: &str =
     "#quickstatements; [[:toollabs:quickstatements/#/batch/2120|batch #2120]] by [[User:Pintoch|]]";
 
-/// The built example (cargo test builds examples; build it if it is missing).
-fn poll_binary() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let dir = exe.parent().unwrap().parent().unwrap();
-    let binary = dir
-        .join("examples")
-        .join(format!("poll{}", std::env::consts::EXE_SUFFIX));
-    if !binary.exists() {
-        let status = Command::new(env!("CARGO"))
-            .args(["build", "-p", "editgroups-examples", "--example", "poll"])
-            .status()
-            .unwrap();
-        assert!(status.success());
-    }
-    binary
-}
-
 /// Runs the example with a deadline.
 fn run(args: &[&str]) -> Output {
-    let mut child = Command::new(poll_binary())
+    let mut child = Command::new(support::example("poll"))
         .args(args)
         .env_remove("EDITGROUPS_USER_AGENT")
         .env_remove("EDITGROUPS_BOT_USER")

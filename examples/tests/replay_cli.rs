@@ -1,26 +1,12 @@
 //! The `replay` example on the recorded fixtures: what EditGroups expects, printed
 //! as JSON lines, and bad input reported on standard error without stopping.
 
+mod support;
+use support::example;
+use support::fixture;
+
 use serde_json::Value;
-use std::path::PathBuf;
 use std::process::Command;
-
-/// The example binaries, which `cargo test` builds beside the test binaries.
-fn example(name: &str) -> PathBuf {
-    let mut dir = std::env::current_exe().unwrap();
-    dir.pop();
-    if dir.ends_with("deps") {
-        dir.pop();
-    }
-    dir.join("examples").join(name)
-}
-
-fn fixture(name: &str) -> String {
-    format!(
-        "{}/../fixtures/editgroups/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    )
-}
 
 fn replay(args: &[&str]) -> (Vec<Value>, String) {
     let output = Command::new(example("replay"))
