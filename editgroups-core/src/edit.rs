@@ -170,7 +170,9 @@ impl Edit {
 
     /// The size change in bytes, a missing length counting as 0.
     pub fn diff_size(&self) -> i64 {
-        self.new_length.unwrap_or(0) - self.old_length.unwrap_or(0)
+        self.new_length
+            .unwrap_or(0)
+            .saturating_sub(self.old_length.unwrap_or(0))
     }
 
     /// The comment, or the empty string.

@@ -57,7 +57,12 @@ pub fn undone_revision(comment: &str) -> Option<u64> {
     if !comment.starts_with("/* undo:") {
         return None;
     }
-    UNDO.captures(comment)?.get(1)?.as_str().parse().ok()
+    UNDO.captures(comment)?
+        .get(1)?
+        .as_str()
+        .parse()
+        .ok()
+        .filter(|id| *id <= crate::store::MAX_ID)
 }
 
 #[cfg(test)]

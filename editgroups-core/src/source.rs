@@ -54,7 +54,8 @@ pub enum SkipReason {
     Canary,
     /// An event of a wiki this pipeline does not follow.
     OtherWiki,
-    /// An event larger than the source accepts.
+    /// An event larger than the source accepts, or with an id, title, batch id or
+    /// author too long for a store to keep.
     Oversized,
     /// A change outside the watched namespaces.
     Namespace,

@@ -12,6 +12,42 @@ use std::fmt::{self, Debug};
 /// The most characters a batch summary keeps.
 pub const SUMMARY_MAX_CHARS: usize = 190;
 
+/// The longest wiki id (characters) a store must keep.
+pub const MAX_WIKI_CHARS: usize = 64;
+/// The longest tool short id (characters) a store must keep.
+pub const MAX_TOOL_CHARS: usize = 64;
+/// The longest batch id, author or page title (characters) a store must keep.
+pub const MAX_KEY_CHARS: usize = 255;
+/// The longest tag id (characters) a store must keep.
+pub const MAX_TAG_CHARS: usize = 128;
+/// The largest id (rc id, revision) a store must keep: SQL stores use signed
+/// 64-bit integers.
+pub const MAX_ID: u64 = i64::MAX as u64;
+
+/// Whether an event's identifying values fit what every store keeps. The
+/// pipeline skips events that do not, so that no store rejects a chunk for them.
+pub fn edit_fits(edit: &Edit) -> bool {
+    edit.wiki.chars().count() <= MAX_WIKI_CHARS
+        && edit.title.chars().count() <= MAX_KEY_CHARS
+        && edit.change_type.type_name().chars().count() <= MAX_WIKI_CHARS
+        && edit.rcid <= MAX_ID
+        && [edit.old_revision, edit.new_revision]
+            .into_iter()
+            .flatten()
+            .all(|id| id <= MAX_ID)
+}
+
+/// Whether an attribution's values fit what every store keeps. The pipeline
+/// drops attributions that do not (a crafted summary can make a batch id of any
+/// length).
+pub fn attribution_fits(attribution: &ToolMatch) -> bool {
+    !attribution.tool.is_empty()
+        && !attribution.uid.is_empty()
+        && attribution.tool.chars().count() <= MAX_TOOL_CHARS
+        && attribution.uid.chars().count() <= MAX_KEY_CHARS
+        && attribution.user.chars().count() <= MAX_KEY_CHARS
+}
+
 /// The identity of a batch: wiki, tool and batch id.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct BatchKey {

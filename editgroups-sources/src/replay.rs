@@ -152,6 +152,7 @@ impl EditSource for ReplaySource {
             position: start,
             reader: None,
             line: Vec::new(),
+            before_line: None,
             ready: VecDeque::new(),
             done: false,
         };
@@ -212,6 +213,8 @@ struct ReadState {
     reader: Option<Box<dyn BufRead + Send>>,
     /// The last line read, reused from line to line.
     line: Vec<u8>,
+    /// The position before the last line read, when that line had no newline.
+    before_line: Option<Position>,
     ready: VecDeque<Result<SourceItem, SourceError>>,
     done: bool,
 }
@@ -236,6 +239,7 @@ impl ReadState {
             },
             reader: None,
             line: Vec::new(),
+            before_line: None,
             ready: VecDeque::new(),
             done: true,
         }
@@ -307,7 +311,9 @@ impl ReadState {
         if text.is_empty() {
             return None;
         }
-        let cursor = self.position.cursor();
+        // A last line without its newline may be a line still being written: its
+        // items resume before it, so a later replay reads it whole.
+        let cursor = self.before_line.unwrap_or(self.position).cursor();
         let skipped = |reason, message: String| SourceItem::Skipped {
             reason,
             detail: format!("{} line {}: {message}", input.label(), self.position.line),
@@ -345,6 +351,7 @@ impl ReadState {
         line.clear();
         let mut consumed = 0u64;
         let mut too_long = false;
+        let mut terminated = false;
         loop {
             let available = reader.fill_buf()?;
             if available.is_empty() {
@@ -366,12 +373,14 @@ impl ReadState {
             consumed += n as u64;
             reader.consume(n);
             if found {
+                terminated = true;
                 break;
             }
         }
         if consumed == 0 {
             return Ok(Line::End);
         }
+        self.before_line = (!terminated).then_some(self.position);
         self.position.offset += consumed;
         self.position.line += 1;
         Ok(if too_long { Line::TooLong } else { Line::Text })

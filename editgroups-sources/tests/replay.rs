@@ -105,9 +105,28 @@ async fn resuming_from_any_item_yields_exactly_what_followed() {
     let b = write(
         dir.path(),
         "b.json",
-        format!("{}\n{}", event(100), event(101)).as_bytes(),
+        format!("{}\n{}\n", event(100), event(101)).as_bytes(),
     );
     resumes_without_gaps(&mut ReplaySource::from_files([&a, &b])).await;
+}
+
+#[tokio::test]
+async fn a_last_line_without_newline_is_read_again_on_resume() {
+    // The file may still be being written: its unfinished last line must not be
+    // stepped over by a resumed replay.
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(
+        dir.path(),
+        "growing.json",
+        format!("{}\n{}", event(1), event(2)).as_bytes(),
+    );
+    let mut source = ReplaySource::from_files([&path]);
+    let (items, _) = collect(&mut source, None).await;
+    assert_eq!(summary(&items), ["edit 1", "edit 2"]);
+    let (again, _) = collect(&mut source, Some(items[1].cursor().clone())).await;
+    assert_eq!(summary(&again), ["edit 2"]);
+    let (rest, _) = collect(&mut source, Some(items[0].cursor().clone())).await;
+    assert_eq!(summary(&rest), ["edit 2"]);
 }
 
 #[tokio::test]

@@ -222,7 +222,7 @@ impl State {
             };
             let batch = &mut state.batch;
             batch.nb_edits += 1;
-            batch.total_diffsize += edit.diff_size();
+            batch.total_diffsize = batch.total_diffsize.saturating_add(edit.diff_size());
             batch.started = batch.started.min(edit.timestamp);
             batch.ended = batch.ended.max(edit.timestamp);
             if edit.change_type == editgroups_core::ChangeType::New {

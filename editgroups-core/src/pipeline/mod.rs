@@ -7,7 +7,10 @@ pub use stats::{PipelineStats, StatsSnapshot};
 use crate::matcher::{RegexToolMatcher, ToolMatcher};
 use crate::revert::revert_signal;
 use crate::source::{EditSource, SkipReason, SourceError, SourceItem};
-use crate::store::{ApplyReport, BatchStore, Chunk, ChunkEdit, StoreError};
+use crate::store::{
+    ApplyReport, BatchStore, Chunk, ChunkEdit, StoreError, attribution_fits, edit_fits,
+    truncate_chars,
+};
 use futures::StreamExt;
 use std::collections::BTreeSet;
 use std::future::Future;
@@ -172,6 +175,16 @@ impl PipelineBuilder {
         if self.config.watched_namespaces.is_empty() {
             return Err(PipelineError::Config("no namespace is watched".into()));
         }
+        if self.config.max_chunk_delay > Duration::from_secs(86_400) {
+            return Err(PipelineError::Config(
+                "the chunk delay must be at most a day".into(),
+            ));
+        }
+        if self.config.progress_interval.is_zero() {
+            return Err(PipelineError::Config(
+                "the progress interval must not be zero".into(),
+            ));
+        }
         let matcher = self
             .matcher
             .unwrap_or_else(|| Arc::new(RegexToolMatcher::default()));
@@ -330,7 +343,22 @@ impl Pipeline {
                     self.stats.skipped(SkipReason::Namespace);
                     return;
                 }
-                let attribution = self.matcher.match_edit(&edit);
+                if !edit_fits(&edit) {
+                    self.stats.skipped(SkipReason::Oversized);
+                    tracing::warn!(
+                        rcid = edit.rcid,
+                        "skipped an event whose ids or title are too long to store"
+                    );
+                    return;
+                }
+                let attribution = self.matcher.match_edit(&edit).filter(|found| {
+                    let fits = attribution_fits(found);
+                    if !fits {
+                        self.stats.skipped(SkipReason::Oversized);
+                        tracing::warn!(rcid = edit.rcid, tool = %truncate_chars(&found.tool, 40), "dropped an attribution whose batch id or author is too long to store");
+                    }
+                    fits
+                });
                 if attribution.is_some() {
                     self.stats.attributed();
                 } else if revert_signal(&edit).is_none() {

@@ -315,3 +315,34 @@ fn the_builder_refuses_incomplete_pipelines() {
         .build();
     assert!(result.is_err());
 }
+
+#[tokio::test]
+async fn values_too_long_for_a_store_are_skipped_not_stored() {
+    let huge_batch = format!("#quickstatements; #temporary_batch_{}", "9".repeat(300));
+    let long_title = Ok(SourceItem::Edit {
+        edit: Box::new(edit("w", 3).title(&"x".repeat(300)).comment(QS).build()),
+        cursor: Cursor::new("mock", 1, "3"),
+    });
+    let items = vec![item(1, &huge_batch), item(2, QS), long_title];
+    let (store, applied) = recording_store(None, &[]);
+    let summary = Pipeline::builder()
+        .source(source_of(items, false))
+        .store(store)
+        .build()
+        .unwrap()
+        .run()
+        .await
+        .unwrap();
+    let applied = applied.lock().unwrap();
+    let rcids: Vec<u64> = applied
+        .iter()
+        .flat_map(|c| c.edits.iter().map(|e| e.edit.rcid))
+        .collect();
+    assert_eq!(rcids, [2], "only the edit that fits is handed over");
+    assert_eq!(summary.skipped.get("oversized"), Some(&2));
+    assert_eq!(
+        positions(&applied),
+        ["3"],
+        "the cursor still moves past them"
+    );
+}

@@ -14,11 +14,12 @@ use regex::Regex;
 use serde::{Deserialize, Serialize};
 use std::sync::LazyLock;
 
-static ACTION: LazyLock<Regex> = LazyLock::new(|| compile(r"^/\* ([a-z\-]*):"));
+// Lengths are bounded so that every tag fits a store (`MAX_TAG_CHARS`).
+static ACTION: LazyLock<Regex> = LazyLock::new(|| compile(r"^/\* ([a-z\-]{1,100}):"));
 static PROPERTY: LazyLock<Regex> =
-    LazyLock::new(|| compile(r"^/\* wb[a-z\-]*:[\d|]* \*/ \[\[Property:(P[1-9]\d*)\]\]: "));
+    LazyLock::new(|| compile(r"^/\* wb[a-z\-]*:[\d|]* \*/ \[\[Property:(P[1-9]\d{0,18})\]\]: "));
 static LANGUAGE: LazyLock<Regex> =
-    LazyLock::new(|| compile(r"^/\* wb[a-z\-]*:\d+\|([a-z\-]+) \*/"));
+    LazyLock::new(|| compile(r"^/\* wb[a-z\-]*:\d+\|([a-z\-]{1,100}) \*/"));
 
 #[allow(clippy::expect_used)]
 fn compile(pattern: &str) -> Regex {
@@ -195,6 +196,14 @@ mod tests {
             extract_comment_tags("/* wbsetsitelink-add:1|enwiki */ Paris"),
             ["wbsetsitelink-add", "site-enwiki"]
         );
+    }
+
+    #[test]
+    fn tags_are_bounded_in_length() {
+        let long = format!("/* {}: */ x", "a".repeat(500));
+        assert!(extract_comment_tags(&long).is_empty());
+        let tags = extract_comment_tags(&format!("/* wbsetlabel-add:1|{} */ x", "b".repeat(500)));
+        assert_eq!(tags, ["wbsetlabel-add"]);
     }
 
     #[test]

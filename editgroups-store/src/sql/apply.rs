@@ -838,7 +838,7 @@ impl Work {
                 });
             batch.changed = true;
             batch.nb_edits += 1;
-            batch.total_diffsize += edit.diff_size();
+            batch.total_diffsize = batch.total_diffsize.saturating_add(edit.diff_size());
             batch.started = std::cmp::min(batch.started, edit.timestamp);
             batch.ended = std::cmp::max(batch.ended, edit.timestamp);
             if edit.change_type == ChangeType::New {
