@@ -13,6 +13,8 @@ tests=false
 packages=(pkg-config libssl-dev)
 if $tests; then
     packages+=(mediawiki php-sqlite3 php-cli php-intl php-mbstring php-xml)
+    # Clients used below to check that the test databases answer.
+    packages+=(postgresql-client mariadb-client)
 fi
 
 missing=()
@@ -33,10 +35,15 @@ if [ ${#missing[@]} -gt 0 ]; then
         printf '#!/bin/sh\nexit 101\n' | as_root tee "$policy" >/dev/null
         as_root chmod +x "$policy"
         created_policy=true
+        # Removed however the install ends, so later service starts still work.
+        trap 'as_root rm -f "$policy"' EXIT
     fi
     as_root apt-get update -qq
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
-    if $created_policy; then as_root rm -f "$policy"; fi
+    if $created_policy; then
+        as_root rm -f "$policy"
+        trap - EXIT
+    fi
 fi
 
 if $tests; then

@@ -28,6 +28,8 @@ impl Default for BackoffConfig {
 impl BackoffConfig {
     /// A backoff with these bounds.
     pub fn new(initial: Duration, max: Duration) -> Self {
+        // A zero delay would retry in a tight loop.
+        let initial = initial.max(Duration::from_millis(1));
         Self {
             initial,
             max: max.max(initial),
@@ -44,7 +46,9 @@ pub(crate) struct Backoff {
 }
 
 impl Backoff {
-    pub(crate) fn new(config: BackoffConfig) -> Self {
+    pub(crate) fn new(mut config: BackoffConfig) -> Self {
+        config.initial = config.initial.max(Duration::from_millis(1));
+        config.max = config.max.max(config.initial);
         Self {
             config,
             failures: 0,

@@ -91,7 +91,9 @@ fn parse_since(text: &str) -> Result<DateTime<Utc>, String> {
         _ => None,
     }
     .ok_or_else(|| format!("{text:?}: an age is a number and s, m, h or d"))?;
-    Ok(Utc::now() - age)
+    Utc::now()
+        .checked_sub_signed(age)
+        .ok_or_else(|| format!("{text:?} reaches before any date this program handles"))
 }
 
 fn seconds(value: f64, what: &str) -> Result<Duration> {

@@ -170,8 +170,11 @@ impl RecentChangesBuilder {
     /// changes, doubling while idle up to `max` (defaults 5 s and 60 s). While the
     /// API says there is more (`continue`), the next page is asked for at once.
     pub fn interval(mut self, min: Duration, max: Duration) -> Self {
+        // At least a tenth of a second (no busy loop against the wiki), at most a
+        // day (no overflow when added to the clock).
+        let min = min.clamp(Duration::from_millis(100), Duration::from_secs(86_400));
         self.config.min_interval = min;
-        self.config.max_interval = max.max(min);
+        self.config.max_interval = max.clamp(min, Duration::from_secs(86_400));
         self
     }
 
