@@ -5,7 +5,7 @@
 //! `cargo run --release -p editgroups-examples --example batches -- --tag lang-fr --limit 20`
 //! or `… --example batches -- --batch QSv2/2120 --format jsonl`.
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use clap::Parser;
 use editgroups_core::{BatchKey, BatchQuery, Page};
 use editgroups_examples::output::{Format, write_batch_detail, write_batches};
@@ -51,9 +51,7 @@ struct Args {
 async fn main() -> anyhow::Result<()> {
     editgroups_examples::init_logging();
     let args = Args::parse();
-    let store = editgroups_store::open_store(&args.db)
-        .await
-        .with_context(|| format!("cannot open the store {}", args.db))?;
+    let store = editgroups_examples::open_store(&args.db).await?;
     let mut out = std::io::stdout().lock();
 
     if let Some(name) = &args.batch {

@@ -16,9 +16,7 @@
 use anyhow::{Context, Result};
 use chrono::{DateTime, Utc};
 use clap::Parser;
-use editgroups_core::{
-    BatchQuery, Cursor, EditSource, Pipeline, RegexToolMatcher, RuleSet, SourceItem, SourceStream,
-};
+use editgroups_core::{BatchQuery, Cursor, EditSource, Pipeline, SourceItem, SourceStream};
 use editgroups_sources::eventstreams::{DEFAULT_URL, EventStreamsSource, EventStreamsStats};
 use futures::StreamExt;
 use std::path::PathBuf;
@@ -168,13 +166,8 @@ async fn main() -> Result<()> {
     }
     let source = builder.build().context("EventStreams")?;
     let source_stats = source.stats();
-    let store = editgroups_store::open_store(&args.db)
-        .await
-        .with_context(|| format!("cannot open the store {}", args.db))?;
-    let matcher = match &args.rules {
-        Some(path) => RegexToolMatcher::new(RuleSet::from_file(path)?)?,
-        None => RegexToolMatcher::default(),
-    };
+    let store = editgroups_examples::open_store(&args.db).await?;
+    let matcher = editgroups_examples::load_matcher(args.rules.as_deref())?;
     let builder = Pipeline::builder()
         .shared_store(store.clone())
         .matcher(matcher);

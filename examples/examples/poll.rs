@@ -15,7 +15,7 @@ use anyhow::{Context, Result, bail};
 use chrono::{DateTime, TimeDelta, Utc};
 use clap::Parser;
 use editgroups_core::pipeline::PipelineStats;
-use editgroups_core::{BatchQuery, Pipeline, RegexToolMatcher, RuleSet};
+use editgroups_core::{BatchQuery, Pipeline};
 use editgroups_sources::recentchanges::{GapPolicy, RecentChangesSource, RecentChangesStats};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::PathBuf;
@@ -133,12 +133,7 @@ async fn main() -> Result<()> {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
 
-    let matcher = match &args.rules {
-        Some(path) => RegexToolMatcher::new(
-            RuleSet::from_file(path).with_context(|| format!("reading {}", path.display()))?,
-        )?,
-        None => RegexToolMatcher::default(),
-    };
+    let matcher = editgroups_examples::load_matcher(args.rules.as_deref())?;
     let mut builder = RecentChangesSource::builder(&args.api)
         .user_agent(&args.user_agent)
         .interval(
@@ -168,9 +163,7 @@ async fn main() -> Result<()> {
     }
     let source = builder.build()?;
     let poller_stats = source.stats();
-    let store = editgroups_store::open_store(&args.db)
-        .await
-        .with_context(|| format!("opening the store {}", args.db))?;
+    let store = editgroups_examples::open_store(&args.db).await?;
     let pipeline = Pipeline::builder()
         .source(source)
         .matcher(matcher)

@@ -5,19 +5,13 @@
 //! Run with
 //! `cargo run --release -p editgroups-examples --example replay -- fixtures/editgroups/*.json`
 
-use anyhow::Context;
 use clap::Parser;
-use editgroups_core::{BatchQuery, Pipeline, RegexToolMatcher, RuleSet};
+use editgroups_core::{BatchQuery, Pipeline};
 use editgroups_examples::output::{Format, write_batches};
 use editgroups_sources::{ReplayInput, ReplaySource};
 use std::io::Write;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
-
-// The examples churn through many small strings; mimalloc handles that faster
-// than the system allocator.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[derive(Debug, Parser)]
 #[command(about = "Replay recorded recent changes into a store and print the batches")]
@@ -49,16 +43,10 @@ struct Args {
 async fn main() -> anyhow::Result<()> {
     editgroups_examples::init_logging();
     let args = Args::parse();
-    let store = editgroups_store::open_store(&args.db)
-        .await
-        .with_context(|| format!("cannot open the store {}", args.db))?;
+    let store = editgroups_examples::open_store(&args.db).await?;
 
     if !args.files.is_empty() {
-        let rules = match &args.rules {
-            Some(path) => RuleSet::from_file(path)?,
-            None => RuleSet::defaults(),
-        };
-        let matcher = RegexToolMatcher::new(rules)?;
+        let matcher = editgroups_examples::load_matcher(args.rules.as_deref())?;
         let inputs = args
             .files
             .iter()

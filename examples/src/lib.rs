@@ -5,6 +5,32 @@
 
 pub mod output;
 
+use anyhow::Context;
+use editgroups_core::{BatchStore, RegexToolMatcher, RuleSet};
+use std::path::Path;
+use std::sync::Arc;
+
+// The examples churn through many small strings; mimalloc serves them faster
+// than the system allocator. (Set here, it applies to every example.)
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// Opens the store a `--db` URL names, saying which on failure.
+pub async fn open_store(url: &str) -> anyhow::Result<Arc<dyn BatchStore>> {
+    editgroups_store::open_store(url)
+        .await
+        .with_context(|| format!("cannot open the store {url}"))
+}
+
+/// The tool matcher of a `--rules` file (TOML, or JSON by its `.json` name), or
+/// the default rules.
+pub fn load_matcher(rules: Option<&Path>) -> anyhow::Result<RegexToolMatcher> {
+    Ok(match rules {
+        Some(path) => RegexToolMatcher::new(RuleSet::from_file(path)?)?,
+        None => RegexToolMatcher::default(),
+    })
+}
+
 /// The store the examples use unless `--db` says otherwise: the SQLite file
 /// `editgroups.db` in the working directory.
 pub const DEFAULT_DB: &str = "sqlite://editgroups.db?mode=rwc";
