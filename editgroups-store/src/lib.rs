@@ -19,5 +19,5 @@ mod url;
 #[cfg(feature = "memory")]
 pub use memory::MemoryStore;
 #[cfg(feature = "sql")]
-pub use sql::SqlStore;
+pub use sql::{CacheLimits, SqlStore};
 pub use url::open_store;

@@ -5,6 +5,9 @@
 //! Each case uses wikis of its own, so one store per backend serves every case; the
 //! whole state (every batch, its edits, tools, cursors, lag) is compared after
 //! each case. `PROPTEST_CASES` changes the number of cases (default 40).
+//!
+//! The store's cache of its own writes is exercised too: with bounds so small
+//! they are always hit, switched off, and with two stores writing in turn.
 
 mod common;
 
@@ -13,7 +16,7 @@ use editgroups_core::testing::{EditBuilder, attributed, edit, unattributed};
 use editgroups_core::{
     BatchQuery, BatchStore, Chunk, ChunkEdit, Cursor, Page, Timestamp, ToolStats,
 };
-use editgroups_store::MemoryStore;
+use editgroups_store::{CacheLimits, MemoryStore, SqlStore};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 
@@ -191,9 +194,34 @@ async fn snapshot(store: &dyn BatchStore, w: &str) -> Snapshot {
     )
 }
 
-async fn differential(kind: Kind) {
+/// How the SQL side of a differential run is set up.
+#[derive(Debug, Clone, Copy)]
+enum Writers {
+    /// One store with the default cache.
+    One,
+    /// One store whose cache holds next to nothing: its bounds are hit all the time.
+    TinyCache,
+    /// One store that caches nothing.
+    NoCache,
+    /// Two stores on the same database, taking chunks in turn: each finds the
+    /// other's writes and must not trust its cache.
+    Two,
+}
+
+async fn differential(kind: Kind, writers: Writers) {
     let db = TestDb::new(kind, "diff").await;
-    let sql = db.open().await;
+    let sql: Vec<SqlStore> = match writers {
+        Writers::One => vec![db.open().await],
+        Writers::TinyCache => vec![db.open().await.with_cache_limits(CacheLimits {
+            events: 3,
+            undone_revisions: 2,
+            edits: 3,
+            batches: 2,
+            pages: 3,
+        })],
+        Writers::NoCache => vec![db.open().await.with_cache_limits(CacheLimits::none())],
+        Writers::Two => vec![db.open().await, db.open().await],
+    };
     let memory = MemoryStore::new();
     let cases = std::env::var("PROPTEST_CASES")
         .ok()
@@ -211,39 +239,66 @@ async fn differential(kind: Kind) {
             let n = counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             let w = format!("w{n}");
             runtime.block_on(async {
-                for chunk in chunks(&w, events(&w, &ops), &sizes) {
-                    let expected = memory.apply(&chunk).await.unwrap();
-                    let got = sql.apply(&chunk).await.unwrap();
+                for (i, chunk) in chunks(&w, events(&w, &ops), &sizes).iter().enumerate() {
+                    let expected = memory.apply(chunk).await.unwrap();
+                    let got = sql[i % sql.len()].apply(chunk).await.unwrap();
                     prop_assert_eq!(got, expected, "report of a chunk of {:?}", ops);
                 }
-                prop_assert_eq!(snapshot(&sql, &w).await, snapshot(&memory, &w).await);
+                prop_assert_eq!(snapshot(&sql[0], &w).await, snapshot(&memory, &w).await);
                 Ok(())
             })
         })
     });
-    sql.close().await.unwrap();
+    for store in sql {
+        store.close().await.unwrap();
+    }
     db.drop_db().await;
     if let Err(e) = result {
-        panic!("{kind:?}: {e}");
+        panic!("{kind:?} ({writers:?}): {e}");
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_file_equals_memory() {
-    differential(Kind::SqliteFile).await;
+    differential(Kind::SqliteFile, Writers::One).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_memory_equals_memory() {
-    differential(Kind::SqliteMemory).await;
+    differential(Kind::SqliteMemory, Writers::One).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_equals_memory() {
-    differential(Kind::Postgres).await;
+    differential(Kind::Postgres, Writers::One).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mariadb_equals_memory() {
-    differential(Kind::Mysql).await;
+    differential(Kind::Mysql, Writers::One).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_with_a_tiny_cache_equals_memory() {
+    differential(Kind::SqliteFile, Writers::TinyCache).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_without_cache_equals_memory() {
+    differential(Kind::SqliteFile, Writers::NoCache).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_sqlite_writers_equal_memory() {
+    differential(Kind::SqliteFile, Writers::Two).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_postgres_writers_equal_memory() {
+    differential(Kind::Postgres, Writers::Two).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_mariadb_writers_equal_memory() {
+    differential(Kind::Mysql, Writers::Two).await;
 }

@@ -2,11 +2,12 @@
 //!
 //! The chunk is applied in three steps, with a fixed number of statements whatever
 //! its size:
-//! 1. **load**: with a few `IN (...)` queries, the part of the stored state the
-//!    chunk can read: which of its events were seen, its batches, their pages and
-//!    tags among the chunk's titles, the edits its undos, deletions and restores
-//!    may revert, the undone revisions and latest deletions and restores of its
-//!    pages, the source's cursor;
+//! 1. **load**: the part of the stored state the chunk can read: which of its
+//!    events were seen, its batches, their pages and tags among the chunk's
+//!    titles, the edits its undos, deletions and restores may revert, the undone
+//!    revisions and latest deletions and restores of its pages, the source's
+//!    cursor. What the store's own earlier commits wrote comes from its cache
+//!    (see `cache`); the rest from a few `IN (...)` queries;
 //! 2. **simulate**: the rules of the reference `MemoryStore`, event by event in
 //!    chunk order, on that partial state;
 //! 3. **write**: what changed, with multi-row statements.
@@ -16,6 +17,7 @@
 //! under a transaction.
 
 use super::bulk::{self, Col, Conflict};
+use super::cache::{Cache, CachedBatch, CachedEdit, WikiCache};
 use super::error::{backend as store_error, corrupt, db_error};
 use super::migration::LOCK_ROW;
 use super::read::{micros, timestamp};
@@ -28,13 +30,14 @@ use editgroups_core::store::{SUMMARY_MAX_CHARS, truncate_chars};
 use editgroups_core::tags::extract_tags;
 use editgroups_core::{ApplyReport, BatchKey, ChangeType, Chunk, StoreError};
 use sea_orm::sea_query::{
-    Expr, ExprTrait, Iden, LockType, Query, SelectStatement, UnionType, Value,
+    Expr, ExprTrait, Func, Iden, LockType, Query, SelectStatement, UnionType, Value,
 };
 use sea_orm::{
     ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, QueryResult,
     SqliteTransactionMode, TransactionOptions, TransactionTrait, TryGetable,
 };
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::time::Instant;
 
 type EventKey = (String, u64);
 type TitleKey = (String, String);
@@ -45,12 +48,41 @@ const MAX_TOOL: usize = 64;
 const MAX_KEY_TEXT: usize = 255;
 const MAX_TAG: usize = 128;
 
-/// Applies a chunk: everything or nothing.
+/// Applies a chunk: everything or nothing. `cache` is what the store remembers of
+/// its previous commits; it is updated after this commit, or dropped on failure.
 pub(crate) async fn apply(
     db: &DatabaseConnection,
     chunk: &Chunk,
+    cache: &mut Cache,
 ) -> Result<ApplyReport, StoreError> {
     validate(chunk)?;
+    match apply_in_transaction(db, chunk, cache).await {
+        Ok((work, generation)) => {
+            let report = work.report;
+            match generation {
+                Some(generation) => {
+                    work.remember(cache, chunk);
+                    cache.committed(generation);
+                }
+                None => cache.clear(),
+            }
+            Ok(report)
+        }
+        Err(e) => {
+            // Whether the commit happened is unknown: the next chunk reads afresh.
+            cache.clear();
+            Err(e)
+        }
+    }
+}
+
+/// The transaction of [`apply`]: the work done and the generation it wrote.
+async fn apply_in_transaction(
+    db: &DatabaseConnection,
+    chunk: &Chunk,
+    cache: &mut Cache,
+) -> Result<(Work, Option<i64>), StoreError> {
+    let started = Instant::now();
     let backend = db.get_database_backend();
     let options = TransactionOptions {
         sqlite_transaction_mode: (backend == DbBackend::Sqlite)
@@ -61,27 +93,54 @@ pub(crate) async fn apply(
         .begin_with_options(options)
         .await
         .map_err(|e| db_error("starting a transaction", e))?;
+    let mut lock = Query::select()
+        .column(Meta::Value)
+        .from(Meta::Table)
+        .and_where(Expr::col(Meta::Name).eq(LOCK_ROW))
+        .to_owned();
     if backend != DbBackend::Sqlite {
         // One writer at a time across processes: the rest of the transaction reads
-        // state that must not change before it commits.
-        let lock = Query::select()
-            .column(Meta::Value)
-            .from(Meta::Table)
-            .and_where(Expr::col(Meta::Name).eq(LOCK_ROW))
-            .lock(LockType::Update)
-            .to_owned();
-        txn.query_one(&lock)
-            .await
-            .map_err(|e| db_error("locking the store for writing", e))?;
+        // state that must not change before it commits. (SQLite's `BEGIN
+        // IMMEDIATE` already did that.)
+        lock.lock(LockType::Update);
     }
+    let generation: Option<i64> = match txn
+        .query_one(&lock)
+        .await
+        .map_err(|e| db_error("locking the store for writing", e))?
+    {
+        Some(row) => Some(get(&row, Meta::Value)?),
+        None => None,
+    };
+    cache.validate(generation);
     let mut work = Work::default();
-    work.load(&txn, chunk).await?;
+    work.load(&txn, chunk, cache).await?;
+    let loaded = Instant::now();
     work.simulate(chunk);
     work.write(&txn, chunk).await?;
+    let next = generation.map(|g| g.wrapping_add(1));
+    if let Some(next) = next {
+        let bump = Query::update()
+            .table(Meta::Table)
+            .value(Meta::Value, next)
+            .and_where(Expr::col(Meta::Name).eq(LOCK_ROW))
+            .to_owned();
+        txn.execute(&bump)
+            .await
+            .map_err(|e| db_error("recording the write", e))?;
+    }
+    let written = Instant::now();
     txn.commit()
         .await
         .map_err(|e| db_error("committing the chunk", e))?;
-    Ok(work.report)
+    tracing::debug!(
+        events = chunk.edits.len(),
+        load_us = (loaded - started).as_micros() as u64,
+        write_us = (written - loaded).as_micros() as u64,
+        commit_us = written.elapsed().as_micros() as u64,
+        "chunk applied"
+    );
+    Ok((work, next))
 }
 
 /// Checks that every value fits its column, before anything is written.
@@ -184,6 +243,11 @@ struct BatchWork {
     started: Timestamp,
     ended: Timestamp,
     changed: bool,
+    /// Whether `pages` holds all its pages, not only the chunk's.
+    pages_complete: bool,
+    /// Whether `tags` holds all its tags (a batch read only because the chunk
+    /// reverts one of its edits has none read).
+    tags_known: bool,
     /// Its pages among the chunk's titles, stored or added.
     pages: HashSet<String>,
     new_pages: Vec<String>,
@@ -191,9 +255,9 @@ struct BatchWork {
     new_tags: Vec<String>,
 }
 
-/// A stored edit a signal may revert: its event, what the rules need, its new
-/// revision and title; grouped by batch id until the batches are known.
-type TargetRow = (EventKey, EditWork, Option<i64>, String);
+/// A stored edit a signal may revert: its event, what the rules need, and its
+/// title when it matters; grouped by batch id until the batches are known.
+type TargetRow = (EventKey, EditWork, Option<String>);
 
 /// What the revert rules need to know of an edit.
 #[derive(Debug)]
@@ -203,8 +267,10 @@ struct EditWork {
     creates_page: bool,
     is_delete: bool,
     reverted: bool,
-    /// Its row id when it was stored before this chunk.
-    stored_id: Option<i64>,
+    /// The revision it made.
+    revision: Option<u64>,
+    /// Whether it was stored before this chunk.
+    stored: bool,
     /// Its index in the chunk when the chunk adds it.
     chunk_index: Option<usize>,
 }
@@ -230,6 +296,8 @@ struct Work {
     other_events: Vec<EventKey>,
     new_edits: Vec<EventKey>,
     cursor_row: Option<(Option<String>, Option<i64>)>,
+    /// The cursor row as written.
+    cursor_written: Option<(Option<String>, Option<i64>)>,
     report: ApplyReport,
     touched: HashSet<BatchKey>,
 }
@@ -252,9 +320,15 @@ struct Wanted {
 }
 
 impl Work {
-    async fn load(&mut self, db: &DatabaseTransaction, chunk: &Chunk) -> Result<(), StoreError> {
+    async fn load(
+        &mut self,
+        db: &DatabaseTransaction,
+        chunk: &Chunk,
+        cache: &mut Cache,
+    ) -> Result<(), StoreError> {
         let backend = db.get_database_backend();
-        self.load_seen(db, chunk).await?;
+        load_wikis(db, chunk, cache).await?;
+        self.load_seen(db, chunk, cache).await?;
         let mut wanted = Wanted::default();
         let mut first = HashSet::new();
         for item in &chunk.edits {
@@ -312,34 +386,40 @@ impl Work {
             .collect::<BTreeSet<_>>()
             .into_iter()
             .collect();
-        self.load_tools(db, &tools).await?;
-        let attributed_ids = self.load_batches_by_key(db, &wanted).await?;
-        self.load_targets(db, &wanted).await?;
+        self.load_tools(db, &tools, cache).await?;
+        let attributed_ids = self.load_batches_by_key(db, &wanted, cache).await?;
+        self.load_targets(db, &wanted, cache).await?;
         let pages: Vec<(i64, String)> = wanted
             .pages
             .iter()
             .filter_map(|(key, title)| {
-                self.batches
-                    .get(key)
-                    .and_then(|b| b.id)
-                    .map(|id| (id, title.clone()))
+                let batch = self.batches.get(key)?;
+                let unknown = !batch.pages_complete && !batch.pages.contains(title);
+                batch.id.filter(|_| unknown).map(|id| (id, title.clone()))
             })
             .collect();
         self.load_pages_and_tags(db, backend, &attributed_ids, &pages)
             .await?;
-        self.load_undone(db, &wanted).await?;
+        self.load_undone(db, &wanted, cache).await?;
         self.load_positions(db, &wanted).await?;
-        let select = Query::select()
-            .columns([Cursors::Cursor, Cursors::LatestEventUs])
-            .from(Cursors::Table)
-            .and_where(Expr::col(Cursors::SourceKey).eq(source_key(&chunk.source)))
-            .to_owned();
-        if let Some(row) = query(db, &select, "reading the cursor").await?.first() {
-            self.cursor_row = Some((
-                get(row, Cursors::Cursor)?,
-                get(row, Cursors::LatestEventUs)?,
-            ));
-        }
+        let source = source_key(&chunk.source);
+        self.cursor_row = match cache.cursors.get(&source) {
+            Some(row) => Some(row.clone()),
+            None => {
+                let select = Query::select()
+                    .columns([Cursors::Cursor, Cursors::LatestEventUs])
+                    .from(Cursors::Table)
+                    .and_where(Expr::col(Cursors::SourceKey).eq(source))
+                    .to_owned();
+                match query(db, &select, "reading the cursor").await?.first() {
+                    Some(row) => Some((
+                        get(row, Cursors::Cursor)?,
+                        get(row, Cursors::LatestEventUs)?,
+                    )),
+                    None => None,
+                }
+            }
+        };
         Ok(())
     }
 
@@ -347,14 +427,24 @@ impl Work {
         &mut self,
         db: &DatabaseTransaction,
         chunk: &Chunk,
+        cache: &Cache,
     ) -> Result<(), StoreError> {
         let backend = db.get_database_backend();
         let mut by_wiki: BTreeMap<&str, BTreeSet<i64>> = BTreeMap::new();
         for item in &chunk.edits {
-            by_wiki
-                .entry(&item.edit.wiki)
-                .or_default()
-                .insert(to_i64(item.edit.rcid, "rc id")?);
+            let (wiki, rcid) = (&item.edit.wiki, item.edit.rcid);
+            match cache.wikis.get(wiki).and_then(|w| w.seen.knows(rcid)) {
+                Some(true) => {
+                    self.seen.insert((wiki.clone(), rcid));
+                }
+                Some(false) => {}
+                None => {
+                    by_wiki
+                        .entry(wiki)
+                        .or_default()
+                        .insert(to_i64(rcid, "rc id")?);
+                }
+            }
         }
         for (wiki, rcids) in by_wiki {
             let rcids: Vec<i64> = rcids.into_iter().collect();
@@ -386,6 +476,24 @@ impl Work {
     }
 
     async fn load_tools(
+        &mut self,
+        db: &DatabaseTransaction,
+        tools: &[String],
+        cache: &Cache,
+    ) -> Result<(), StoreError> {
+        let mut missing = Vec::new();
+        for tool in tools {
+            match cache.tools.get(tool) {
+                Some(&id) => {
+                    self.tool_ids.insert(tool.clone(), id);
+                }
+                None => missing.push(tool.clone()),
+            }
+        }
+        self.read_tools(db, &missing).await
+    }
+
+    async fn read_tools(
         &mut self,
         db: &DatabaseTransaction,
         tools: &[String],
@@ -424,6 +532,8 @@ impl Work {
             started: timestamp(get(row, Batches::StartedUs)?)?,
             ended: timestamp(get(row, Batches::EndedUs)?)?,
             changed: false,
+            pages_complete: false,
+            tags_known: false,
             pages: HashSet::new(),
             new_pages: Vec::new(),
             tags: HashSet::new(),
@@ -433,11 +543,57 @@ impl Work {
         Ok(id)
     }
 
-    /// Loads the batches the chunk attributes edits to; returns their ids.
+    /// Takes a batch from the cache, with those of its known pages the chunk
+    /// names (or none, when `pages` is empty). Whether it was there.
+    fn batch_from_cache(
+        &mut self,
+        cache: &mut Cache,
+        key: &BatchKey,
+        pages: &BTreeSet<(BatchKey, String)>,
+    ) -> bool {
+        if self.batches.contains_key(key) {
+            return true;
+        }
+        let Some(cached) = cache.batch(key) else {
+            return false;
+        };
+        let chunk_pages = pages
+            .range((key.clone(), String::new())..)
+            .take_while(|(k, _)| k == key)
+            .filter(|(_, title)| cached.pages.contains(title))
+            .map(|(_, title)| title.clone())
+            .collect();
+        let batch = BatchWork {
+            id: Some(cached.id),
+            tool_id: Some(cached.tool_id),
+            user: cached.user.clone(),
+            summary: cached.summary.clone(),
+            nb_edits: cached.nb_edits,
+            nb_distinct_pages: cached.nb_distinct_pages,
+            nb_new_pages: cached.nb_new_pages,
+            nb_reverted_edits: cached.nb_reverted_edits,
+            total_diffsize: cached.total_diffsize,
+            started: cached.started,
+            ended: cached.ended,
+            changed: false,
+            pages_complete: cached.pages_complete,
+            tags_known: true,
+            pages: chunk_pages,
+            new_pages: Vec::new(),
+            tags: cached.tags.clone(),
+            new_tags: Vec::new(),
+        };
+        self.batches.insert(key.clone(), batch);
+        true
+    }
+
+    /// Loads the batches the chunk attributes edits to; returns the ids of those
+    /// read from the database.
     async fn load_batches_by_key(
         &mut self,
         db: &DatabaseTransaction,
         wanted: &Wanted,
+        cache: &mut Cache,
     ) -> Result<Vec<i64>, StoreError> {
         let backend = db.get_database_backend();
         let mut ids = Vec::new();
@@ -445,7 +601,14 @@ impl Work {
             let Some(&tool_id) = self.tool_ids.get(tool) else {
                 continue;
             };
-            let uids: Vec<&str> = uids.iter().map(String::as_str).collect();
+            let uids: Vec<&str> = uids
+                .iter()
+                .filter(|uid| {
+                    let key = BatchKey::new(wiki.as_str(), tool.as_str(), uid.as_str());
+                    !self.batch_from_cache(cache, &key, &wanted.pages)
+                })
+                .map(String::as_str)
+                .collect();
             for part in &in_chunks(backend, &uids) {
                 let select = Query::select()
                     .columns(BATCH_COLUMNS)
@@ -468,12 +631,41 @@ impl Work {
         &mut self,
         db: &DatabaseTransaction,
         wanted: &Wanted,
+        cache: &mut Cache,
     ) -> Result<(), StoreError> {
         let backend = db.get_database_backend();
+        let mut batch_ids: HashMap<i64, Vec<TargetRow>> = HashMap::new();
         let mut rows = Vec::new();
         for (wiki, revisions) in &wanted.undos {
-            let revisions: Vec<i64> = revisions.iter().copied().collect();
-            for part in &in_chunks(backend, &revisions) {
+            let mut unknown = Vec::new();
+            for &revision in revisions {
+                let known = to_u64(revision, "revision")
+                    .ok()
+                    .and_then(|rev| Some((rev, cache.wikis.get(wiki)?.edits_of(rev)?)));
+                let Some((rev, edits)) = known else {
+                    unknown.push(revision);
+                    continue;
+                };
+                for edit in edits.iter().filter(|e| !e.reverted) {
+                    let work = EditWork {
+                        // Filled in once the batch is known.
+                        batch: BatchKey::new("", "", ""),
+                        position: edit.position,
+                        creates_page: edit.creates_page,
+                        is_delete: edit.is_delete,
+                        reverted: false,
+                        revision: Some(rev),
+                        stored: true,
+                        chunk_index: None,
+                    };
+                    batch_ids.entry(edit.batch_id).or_default().push((
+                        (wiki.clone(), edit.rcid),
+                        work,
+                        None,
+                    ));
+                }
+            }
+            for part in &in_chunks(backend, &unknown) {
                 let select = target_select()
                     .and_where(Expr::col(Edits::Wiki).eq(wiki.as_str()))
                     .and_where(Expr::col(Edits::NewRevision).is_in(part.iter().copied()))
@@ -496,7 +688,6 @@ impl Work {
                 rows.extend(query(db, &select, "finding deleted or restored edits").await?);
             }
         }
-        let mut batch_ids: HashMap<i64, Vec<TargetRow>> = HashMap::new();
         for row in rows {
             let wiki: String = get(&row, Edits::Wiki)?;
             let rcid = to_u64(get(&row, Edits::Rcid)?, "rc id")?;
@@ -506,7 +697,6 @@ impl Work {
                 get::<Option<String>>(&row, Edits::LogAction)?.as_deref(),
             );
             let new_revision: Option<i64> = get(&row, Edits::NewRevision)?;
-            let title: String = get(&row, Edits::Title)?;
             let work = EditWork {
                 // Filled in once the batch is known.
                 batch: BatchKey::new("", "", ""),
@@ -517,13 +707,16 @@ impl Work {
                 creates_page: change_type.creates_page(),
                 is_delete: change_type.is_delete(),
                 reverted: false,
-                stored_id: Some(get(&row, Edits::Id)?),
+                revision: new_revision
+                    .map(|rev| to_u64(rev, "revision"))
+                    .transpose()?,
+                stored: true,
                 chunk_index: None,
             };
             batch_ids
                 .entry(get(&row, Edits::BatchId)?)
                 .or_default()
-                .push(((wiki, rcid), work, new_revision, title));
+                .push(((wiki, rcid), work, Some(get(&row, Edits::Title)?)));
         }
         if batch_ids.is_empty() {
             return Ok(());
@@ -533,6 +726,17 @@ impl Work {
             .iter()
             .filter_map(|(k, b)| b.id.map(|id| (id, k.clone())))
             .collect();
+        let no_pages = BTreeSet::new();
+        for &id in batch_ids.keys() {
+            if keys.contains_key(&id) {
+                continue;
+            }
+            if let Some(key) = cache.key_of(id).cloned()
+                && self.batch_from_cache(cache, &key, &no_pages)
+            {
+                keys.insert(id, key);
+            }
+        }
         let missing: Vec<i64> = batch_ids
             .keys()
             .filter(|id| !keys.contains_key(id))
@@ -567,24 +771,32 @@ impl Work {
             let key = keys
                 .get(&batch_id)
                 .ok_or_else(|| corrupt(format!("edits of a missing batch {batch_id}")))?;
-            for (event, mut work, new_revision, title) in edits {
+            for (event, mut work, title) in edits {
+                // An edit found both by revision and by title is one edit.
+                if let Some(title) = title {
+                    let on_title = self.by_title.entry((event.0.clone(), title)).or_default();
+                    if !on_title.contains(&event) {
+                        on_title.push(event.clone());
+                    }
+                }
+                if self.edits.contains_key(&event) {
+                    continue;
+                }
                 work.batch = key.clone();
-                if let Some(rev) = new_revision {
+                if let Some(rev) = work.revision {
                     self.by_revision
-                        .entry((event.0.clone(), to_u64(rev, "revision")?))
+                        .entry((event.0.clone(), rev))
                         .or_default()
                         .push(event.clone());
                 }
-                self.by_title
-                    .entry((event.0.clone(), title))
-                    .or_default()
-                    .push(event.clone());
                 self.edits.insert(event, work);
             }
         }
         Ok(())
     }
 
+    /// Loads the pages the chunk names of batches read from the database or
+    /// partly known, and the tags of batches read from the database.
     async fn load_pages_and_tags(
         &mut self,
         db: &DatabaseTransaction,
@@ -592,7 +804,7 @@ impl Work {
         batch_ids: &[i64],
         pages: &[(i64, String)],
     ) -> Result<(), StoreError> {
-        if batch_ids.is_empty() {
+        if batch_ids.is_empty() && pages.is_empty() {
             return Ok(());
         }
         let by_id: HashMap<i64, BatchKey> = self
@@ -618,6 +830,11 @@ impl Work {
                 }
             }
         }
+        for id in batch_ids {
+            if let Some(batch) = by_id.get(id).and_then(|k| self.batches.get_mut(k)) {
+                batch.tags_known = true;
+            }
+        }
         for ids in &in_chunks_of(batch_ids, half) {
             let select = Query::select()
                 .columns([BatchTags::BatchId, BatchTags::Tag])
@@ -638,6 +855,7 @@ impl Work {
         &mut self,
         db: &DatabaseTransaction,
         wanted: &Wanted,
+        cache: &Cache,
     ) -> Result<(), StoreError> {
         let backend = db.get_database_backend();
         // Revisions the chunk's edits made (are they undone?) and revisions its undos
@@ -647,8 +865,19 @@ impl Work {
             all.entry(wiki.clone()).or_default().extend(revisions);
         }
         for (wiki, revisions) in &all {
-            let revisions: Vec<i64> = revisions.iter().copied().collect();
-            for part in &in_chunks(backend, &revisions) {
+            let known = cache.wikis.get(wiki);
+            let mut unknown = Vec::new();
+            for &revision in revisions {
+                let rev = to_u64(revision, "revision")?;
+                match known.and_then(|w| w.undone.knows(rev)) {
+                    Some(true) => {
+                        self.undone.insert((wiki.clone(), rev));
+                    }
+                    Some(false) => {}
+                    None => unknown.push(revision),
+                }
+            }
+            for part in &in_chunks(backend, &unknown) {
                 let select = Query::select()
                     .column(Undone::Revision)
                     .from(Undone::Table)
@@ -831,6 +1060,8 @@ impl Work {
                     started: edit.timestamp,
                     ended: edit.timestamp,
                     changed: true,
+                    pages_complete: true,
+                    tags_known: true,
                     pages: HashSet::new(),
                     new_pages: Vec::new(),
                     tags: HashSet::new(),
@@ -875,7 +1106,8 @@ impl Work {
                     creates_page: edit.change_type.creates_page(),
                     is_delete: edit.change_type.is_delete(),
                     reverted,
-                    stored_id: None,
+                    revision: edit.new_revision,
+                    stored: false,
                     chunk_index: Some(index),
                 },
             );
@@ -917,7 +1149,7 @@ impl Work {
                 "adding tools",
             )
             .await?;
-            self.load_tools(db, &new_tools).await?;
+            self.read_tools(db, &new_tools).await?;
         }
         let row = |key: &BatchKey, b: &BatchWork, tool_id: i64| -> Result<Vec<Value>, StoreError> {
             Ok(vec![
@@ -1113,21 +1345,27 @@ impl Work {
         .await?;
 
         // Edits stored before this chunk that it reverts.
-        let reverted: Vec<i64> = self
-            .edits
-            .values()
-            .filter(|e| e.reverted)
-            .filter_map(|e| e.stored_id)
-            .collect();
-        for part in &in_chunks(db.get_database_backend(), &reverted) {
-            let update = Query::update()
-                .table(Edits::Table)
-                .value(Edits::Reverted, true)
-                .and_where(Expr::col(Edits::Id).is_in(part.iter().copied()))
-                .to_owned();
-            db.execute(&update)
-                .await
-                .map_err(|e| db_error("marking reverted edits", e))?;
+        let mut reverted: BTreeMap<&str, Vec<i64>> = BTreeMap::new();
+        for ((wiki, rcid), e) in &self.edits {
+            if e.reverted && e.stored {
+                reverted
+                    .entry(wiki)
+                    .or_default()
+                    .push(to_i64(*rcid, "rc id")?);
+            }
+        }
+        for (wiki, rcids) in reverted {
+            for part in &in_chunks(db.get_database_backend(), &rcids) {
+                let update = Query::update()
+                    .table(Edits::Table)
+                    .value(Edits::Reverted, true)
+                    .and_where(Expr::col(Edits::Wiki).eq(wiki))
+                    .and_where(Expr::col(Edits::Rcid).is_in(part.iter().copied()))
+                    .to_owned();
+                db.execute(&update)
+                    .await
+                    .map_err(|e| db_error("marking reverted edits", e))?;
+            }
         }
         let others = self
             .other_events
@@ -1212,8 +1450,60 @@ impl Work {
         .await
     }
 
+    /// Remembers in `cache` what this committed chunk wrote and read.
+    fn remember(self, cache: &mut Cache, chunk: &Chunk) {
+        if let Some(row) = self.cursor_written {
+            cache.cursors.insert(source_key(&chunk.source), row);
+        }
+        for (wiki, rcid) in self.new_edits.iter().chain(&self.other_events) {
+            cache.put_seen(wiki, *rcid);
+        }
+        for (wiki, revision) in &self.new_undone {
+            cache.put_undone(wiki, *revision);
+        }
+        for ((wiki, rcid), edit) in &self.edits {
+            let batch_id = self.batches.get(&edit.batch).and_then(|b| b.id);
+            if let (Some(revision), Some(batch_id)) = (edit.revision, batch_id) {
+                let cached = CachedEdit {
+                    rcid: *rcid,
+                    batch_id,
+                    position: edit.position,
+                    creates_page: edit.creates_page,
+                    is_delete: edit.is_delete,
+                    reverted: edit.reverted,
+                };
+                cache.put_edit(wiki, revision, cached);
+            }
+        }
+        for (key, b) in self.batches {
+            let tool_id = b.tool_id.or_else(|| self.tool_ids.get(&key.tool).copied());
+            let (Some(id), Some(tool_id), true) = (b.id, tool_id, b.tags_known) else {
+                cache.forget_batch(&key);
+                continue;
+            };
+            let batch = CachedBatch {
+                id,
+                tool_id,
+                user: b.user,
+                summary: b.summary,
+                nb_edits: b.nb_edits,
+                nb_distinct_pages: b.nb_distinct_pages,
+                nb_new_pages: b.nb_new_pages,
+                nb_reverted_edits: b.nb_reverted_edits,
+                total_diffsize: b.total_diffsize,
+                started: b.started,
+                ended: b.ended,
+                pages: b.pages,
+                pages_complete: b.pages_complete,
+                tags: b.tags,
+            };
+            cache.put_batch(&key, batch);
+        }
+        cache.tools.extend(self.tool_ids);
+    }
+
     async fn write_cursor(
-        &self,
+        &mut self,
         db: &DatabaseTransaction,
         chunk: &Chunk,
     ) -> Result<(), StoreError> {
@@ -1223,6 +1513,7 @@ impl Work {
             None => stored_cursor,
         };
         let latest = std::cmp::max(stored_latest, chunk.latest_event_time.map(micros));
+        self.cursor_written = Some((cursor.clone(), latest));
         bulk::insert(
             db,
             &Cursors::Table,
@@ -1246,6 +1537,63 @@ impl Work {
         )
         .await
     }
+}
+
+/// Makes sure the cache knows, for each wiki of the chunk, up to where its stored
+/// events, undone revisions and edits are remembered: above the stored maxima
+/// when it meets the wiki (everything later is written through it).
+async fn load_wikis(
+    db: &DatabaseTransaction,
+    chunk: &Chunk,
+    cache: &mut Cache,
+) -> Result<(), StoreError> {
+    let wikis: BTreeSet<&str> = chunk
+        .edits
+        .iter()
+        .map(|item| item.edit.wiki.as_str())
+        .filter(|wiki| !cache.wikis.contains_key(*wiki))
+        .collect();
+    for wiki in wikis {
+        let max_rcid = max(db, Edits::Table, Edits::Wiki, Edits::Rcid, wiki).await?;
+        let max_other = max(
+            db,
+            OtherEvents::Table,
+            OtherEvents::Wiki,
+            OtherEvents::Rcid,
+            wiki,
+        )
+        .await?;
+        let max_undone = max(db, Undone::Table, Undone::Wiki, Undone::Revision, wiki).await?;
+        let max_revision = max(db, Edits::Table, Edits::Wiki, Edits::NewRevision, wiki).await?;
+        cache.wikis.insert(
+            wiki.to_owned(),
+            WikiCache::from_maxima(std::cmp::max(max_rcid, max_other), max_undone, max_revision),
+        );
+    }
+    Ok(())
+}
+
+/// The largest value of `column` among a wiki's rows.
+async fn max(
+    db: &DatabaseTransaction,
+    table: impl Iden + 'static,
+    wiki_column: impl Iden + 'static,
+    column: impl Iden + 'static,
+    wiki: &str,
+) -> Result<Option<u64>, StoreError> {
+    let select = Query::select()
+        .expr(Func::max(Expr::col(column)))
+        .from(table)
+        .and_where(Expr::col(wiki_column).eq(wiki))
+        .to_owned();
+    let rows = query(db, &select, "reading the stored maxima").await?;
+    let max: Option<i64> = match rows.first() {
+        Some(row) => row
+            .try_get_by_index(0)
+            .map_err(|e| corrupt(format!("maximum: {e}")))?,
+        None => None,
+    };
+    max.map(|m| to_u64(m, "id")).transpose()
 }
 
 /// The key of a source's cursor row: its name, or for names too long for a key

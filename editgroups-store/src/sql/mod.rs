@@ -4,17 +4,21 @@
 //! - `migration`: the schema through `sea-orm-migration`, and the version check;
 //! - `apply`: a chunk in one transaction (load, simulate, write);
 //! - `bulk`: multi-row statements under the bind-parameter limits;
+//! - `cache`: what the store remembers of its own commits between chunks;
 //! - `read`: queries;
 //! - `error`: driver errors as [`StoreError`]s.
 
 mod apply;
 mod bulk;
+mod cache;
 mod error;
 mod migration;
 mod read;
 mod schema;
 
 use async_trait::async_trait;
+use cache::Cache;
+pub use cache::CacheLimits;
 use editgroups_core::edit::Timestamp;
 use editgroups_core::{
     ApplyReport, Batch, BatchKey, BatchQuery, BatchStore, Chunk, Cursor, Page, StoreError,
@@ -24,7 +28,9 @@ use error::{STORE, db_error};
 use migration::{Migrator, SCHEMA_VERSION};
 use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbBackend};
 use sea_orm_migration::MigratorTrait;
+use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::Mutex;
 
 /// Prepared statements kept per connection.
 #[cfg(any(feature = "mysql", feature = "postgres"))]
@@ -49,6 +55,9 @@ const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 #[derive(Debug, Clone)]
 pub struct SqlStore {
     db: DatabaseConnection,
+    /// What this store's commits wrote, shared by its clones; held for the whole
+    /// of `apply`, which serialises the store's own writers.
+    cache: Arc<Mutex<Cache>>,
 }
 
 impl SqlStore {
@@ -97,8 +106,14 @@ impl SqlStore {
                         } else {
                             // WAL with NORMAL sync: a committed chunk survives a
                             // process crash; readers never block the writer.
+                            // Checkpoints every 64 MiB of log rather than SQLite's
+                            // 4 MiB: pages rewritten by successive chunks are copied
+                            // back once, and the commits between never wait. The
+                            // log is cut back to that size after each checkpoint.
                             o.journal_mode(SqliteJournalMode::Wal)
                                 .synchronous(SqliteSynchronous::Normal)
+                                .pragma("wal_autocheckpoint", "16384")
+                                .pragma("journal_size_limit", "67108864")
                         }
                     });
             }
@@ -120,12 +135,31 @@ impl SqlStore {
         let db = Database::connect(options)
             .await
             .map_err(|e| db_error(&format!("connecting to {}", redact(url)), e))?;
-        Ok(Self { db })
+        Ok(Self::from_connection(db))
+    }
+
+    /// Sets how much the store remembers of its own writes between chunks (see
+    /// [`CacheLimits`]), forgetting what it remembered.
+    ///
+    /// Between chunks the store keeps what it wrote (the events it stored, its
+    /// batches with their tags and pages, recent edits and undone revisions), so
+    /// that a chunk reads little from the database. This is exact while the store
+    /// is the only writer; another [`SqlStore`] writing to the same database, in
+    /// this process or another, is noticed and the cache dropped. Writes that
+    /// bypass `SqlStore` are not noticed: use [`CacheLimits::none`] then.
+    pub fn with_cache_limits(self, limits: CacheLimits) -> Self {
+        Self {
+            db: self.db,
+            cache: Arc::new(Mutex::new(Cache::with_limits(limits))),
+        }
     }
 
     /// Wraps an open sea-orm connection (the schema untouched).
     pub fn from_connection(db: DatabaseConnection) -> Self {
-        Self { db }
+        Self {
+            db,
+            cache: Arc::default(),
+        }
     }
 
     /// Applies the schema's pending migrations (recorded in the table
@@ -199,7 +233,8 @@ fn redact(url: &str) -> String {
 #[async_trait]
 impl BatchStore for SqlStore {
     async fn apply(&self, chunk: &Chunk) -> Result<ApplyReport, StoreError> {
-        apply::apply(&self.db, chunk).await
+        let mut cache = self.cache.lock().await;
+        apply::apply(&self.db, chunk, &mut cache).await
     }
 
     async fn cursor(&self, source: &str) -> Result<Option<Cursor>, StoreError> {
