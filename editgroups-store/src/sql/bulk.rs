@@ -95,6 +95,14 @@ pub(crate) async fn insert<C: ConnectionTrait>(
         return Ok(());
     }
     let backend = db.get_database_backend();
+    if backend == DbBackend::Postgres
+        && let Some(statement) = postgres_json_insert(table, columns, &rows, conflict)
+    {
+        db.execute_raw(statement)
+            .await
+            .map_err(|e| db_error(doing, e))?;
+        return Ok(());
+    }
     let per_statement = rows_per_statement(backend, columns.len());
     let sizes = statement_sizes(rows.len(), per_statement);
     let mut rows = rows.into_iter();
@@ -134,42 +142,144 @@ pub(crate) async fn insert<C: ConnectionTrait>(
             sql.push(')');
             values.extend(row);
         }
-        if let Conflict::Update { key, columns } = conflict {
-            if backend == DbBackend::MySql {
-                sql.push_str(" ON DUPLICATE KEY UPDATE ");
-                for (i, col) in columns.iter().enumerate() {
-                    if i > 0 {
-                        sql.push_str(", ");
-                    }
-                    quote(backend, *col, &mut sql);
-                    sql.push_str(" = VALUES(");
-                    quote(backend, *col, &mut sql);
-                    sql.push(')');
-                }
-            } else {
-                sql.push_str(" ON CONFLICT (");
-                for (i, col) in key.iter().enumerate() {
-                    if i > 0 {
-                        sql.push_str(", ");
-                    }
-                    quote(backend, *col, &mut sql);
-                }
-                sql.push_str(") DO UPDATE SET ");
-                for (i, col) in columns.iter().enumerate() {
-                    if i > 0 {
-                        sql.push_str(", ");
-                    }
-                    quote(backend, *col, &mut sql);
-                    sql.push_str(" = excluded.");
-                    quote(backend, *col, &mut sql);
-                }
-            }
-        }
+        push_conflict(backend, conflict, &mut sql);
         db.execute_raw(Statement::from_sql_and_values(backend, sql, values))
             .await
             .map_err(|e| db_error(doing, e))?;
     }
     Ok(())
+}
+
+/// Appends what to do on a conflicting key.
+fn push_conflict(backend: DbBackend, conflict: Conflict<'_>, sql: &mut String) {
+    if let Conflict::Update { key, columns } = conflict {
+        if backend == DbBackend::MySql {
+            sql.push_str(" ON DUPLICATE KEY UPDATE ");
+            for (i, col) in columns.iter().enumerate() {
+                if i > 0 {
+                    sql.push_str(", ");
+                }
+                quote(backend, *col, sql);
+                sql.push_str(" = VALUES(");
+                quote(backend, *col, sql);
+                sql.push(')');
+            }
+        } else {
+            sql.push_str(" ON CONFLICT (");
+            for (i, col) in key.iter().enumerate() {
+                if i > 0 {
+                    sql.push_str(", ");
+                }
+                quote(backend, *col, sql);
+            }
+            sql.push_str(") DO UPDATE SET ");
+            for (i, col) in columns.iter().enumerate() {
+                if i > 0 {
+                    sql.push_str(", ");
+                }
+                quote(backend, *col, sql);
+                sql.push_str(" = excluded.");
+                quote(backend, *col, sql);
+            }
+        }
+    }
+}
+
+/// PostgreSQL: all rows in one statement with one parameter, a JSON array of
+/// rows unpacked by `json_to_recordset`. One short statement, prepared and planned
+/// once, whatever the number of rows; a `VALUES` list with thousands of
+/// parameters costs PostgreSQL more to parse and plan than to insert. `None` when
+/// a value has no JSON form here (the caller then uses `VALUES`).
+fn postgres_json_insert(
+    table: &Col,
+    columns: &[&Col],
+    rows: &[Vec<Value>],
+    conflict: Conflict<'_>,
+) -> Option<Statement> {
+    let backend = DbBackend::Postgres;
+    let first = rows.first()?;
+    let types: Vec<&str> = first.iter().map(postgres_type).collect::<Option<_>>()?;
+    if types.len() != columns.len() {
+        return None;
+    }
+    let mut json = String::with_capacity(rows.len() * columns.len() * 16);
+    json.push('[');
+    for (r, row) in rows.iter().enumerate() {
+        if row.len() != columns.len() {
+            return None;
+        }
+        json.push_str(if r == 0 { "{" } else { ",{" });
+        for (c, value) in row.iter().enumerate() {
+            if postgres_type(value)? != types[c] {
+                return None;
+            }
+            let _ = write!(json, "{}\"c{c}\":", if c == 0 { "" } else { "," });
+            push_json(value, &mut json)?;
+        }
+        json.push('}');
+    }
+    json.push(']');
+    let mut sql = String::with_capacity(256);
+    sql.push_str("INSERT INTO ");
+    quote(backend, table, &mut sql);
+    sql.push_str(" (");
+    for (i, col) in columns.iter().enumerate() {
+        if i > 0 {
+            sql.push_str(", ");
+        }
+        quote(backend, *col, &mut sql);
+    }
+    sql.push_str(") SELECT ");
+    for c in 0..columns.len() {
+        let _ = write!(sql, "{}c{c}", if c == 0 { "" } else { ", " });
+    }
+    sql.push_str(" FROM json_to_recordset($1::json) AS rows(");
+    for (c, ty) in types.iter().enumerate() {
+        let _ = write!(sql, "{}c{c} {ty}", if c == 0 { "" } else { ", " });
+    }
+    sql.push(')');
+    push_conflict(backend, conflict, &mut sql);
+    Some(Statement::from_sql_and_values(
+        backend,
+        sql,
+        [Value::from(json)],
+    ))
+}
+
+/// The PostgreSQL type of a value, for the kinds of values the store writes.
+fn postgres_type(value: &Value) -> Option<&'static str> {
+    Some(match value {
+        Value::Bool(_) => "boolean",
+        Value::SmallInt(_) => "smallint",
+        Value::Int(_) => "integer",
+        Value::BigInt(_) => "bigint",
+        Value::String(_) => "text",
+        _ => return None,
+    })
+}
+
+/// A value as JSON; text goes through `serde_json` for its escaping.
+fn push_json(value: &Value, out: &mut String) -> Option<()> {
+    match value {
+        Value::Bool(Some(b)) => out.push_str(if *b { "true" } else { "false" }),
+        Value::SmallInt(Some(i)) => {
+            let _ = write!(out, "{i}");
+        }
+        Value::Int(Some(i)) => {
+            let _ = write!(out, "{i}");
+        }
+        Value::BigInt(Some(i)) => {
+            let _ = write!(out, "{i}");
+        }
+        Value::String(Some(text)) => out.push_str(&serde_json::to_string(text).ok()?),
+        Value::Bool(None)
+        | Value::SmallInt(None)
+        | Value::Int(None)
+        | Value::BigInt(None)
+        | Value::String(None) => out.push_str("null"),
+        _ => return None,
+    }
+    Some(())
 }
 
 #[cfg(test)]
