@@ -26,8 +26,8 @@ use std::time::Duration;
 const REPLAY_EVENTS: u64 = 200_000;
 /// Events whose ~30% attributed share gives about a million stored edits.
 const LIST_EVENTS: u64 = 3_400_000;
-/// Events read before each write (the replay example's default is 1000).
-const CHUNK: usize = 5_000;
+/// Events read before each write (as the replay example does by default).
+const CHUNK: usize = 10_000;
 
 fn generate(dir: &Path, events: u64) -> PathBuf {
     let path = dir.join(format!("events-{events}.json"));

@@ -23,7 +23,7 @@ use std::collections::{HashMap, HashSet};
 /// How much a [`SqlStore`](super::SqlStore) remembers of its own writes between
 /// chunks (see [`SqlStore::with_cache_limits`](super::SqlStore::with_cache_limits)).
 ///
-/// The defaults keep the cache to some tens of megabytes. Beyond a limit the
+/// The defaults keep the cache to about 30 MB. Beyond a limit the
 /// oldest entries are forgotten and read from the database again when needed;
 /// all zeros read everything from the database, as a store shared with writers
 /// that bypass it must.
@@ -44,11 +44,11 @@ pub struct CacheLimits {
 impl Default for CacheLimits {
     fn default() -> Self {
         Self {
-            events: 400_000,
-            undone_revisions: 200_000,
-            edits: 200_000,
-            batches: 20_000,
-            pages: 500_000,
+            events: 100_000,
+            undone_revisions: 50_000,
+            edits: 50_000,
+            batches: 10_000,
+            pages: 200_000,
         }
     }
 }
