@@ -13,6 +13,7 @@
 
 use super::build::{attributed, chunk, edit, unattributed};
 use crate::cursor::Cursor;
+use crate::edit::Edit;
 use crate::store::{Batch, BatchKey, BatchQuery, BatchStore, Chunk, ChunkEdit, Page};
 
 /// Runs every check of the suite.
@@ -28,6 +29,7 @@ pub async fn run_all(store: &dyn BatchStore) {
     batch_edits_are_newest_first(store).await;
     tools_count_batches_and_authors(store).await;
     large_ids_round_trip(store).await;
+    awkward_text_round_trips(store).await;
     latest_event_time_is_the_newest_of_all_sources(store).await;
 }
 
@@ -621,6 +623,49 @@ pub async fn large_ids_round_trip(store: &dyn BatchStore) {
         get(store, w, "OR", "ffff").await.total_diffsize,
         10 - 5_000_000_000
     );
+}
+
+/// Text with quotes, backslashes, commas, braces, the word NULL, line breaks and
+/// characters outside the BMP comes back exactly (SQL stores send rows in bulk,
+/// where such text could be misread).
+pub async fn awkward_text_round_trips(store: &dyn BatchStore) {
+    let w = "suite-text";
+    let texts = [
+        r#"say "hi", {to} \ all\"#,
+        "NULL",
+        "",
+        "line\nbreak\ttab 'single' ünïcödé 🎉",
+        r#"{"json": [1, null]}"#,
+    ];
+    let edits: Vec<_> = texts
+        .iter()
+        .enumerate()
+        .map(|(i, text)| {
+            edit(w, 50 + i as u64)
+                .title(&format!("Q{i} {text}"))
+                .comment(text)
+                .user(text)
+        })
+        .collect();
+    let items = edits
+        .iter()
+        .map(|e| attributed(e.clone(), "OR", r#"a"b\c,{d}"#, "NULL"))
+        .collect();
+    apply(store, chunk(w, r#"pos "1", \{x}"#, items)).await;
+    let key = BatchKey::new(w, "OR", r#"a"b\c,{d}"#);
+    let batch = get(store, w, "OR", r#"a"b\c,{d}"#).await;
+    assert_eq!(batch.user, "NULL");
+    assert_eq!(batch.nb_distinct_pages, texts.len() as u64);
+    let mut stored: Vec<Edit> = store
+        .batch_edits(&key, Page::all())
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .map(|s| s.edit)
+        .collect();
+    stored.sort_by_key(|e| e.rcid);
+    let expected: Vec<Edit> = edits.into_iter().map(|e| e.build()).collect();
+    assert_eq!(stored, expected);
 }
 
 /// The newest event time of every source, for lag.

@@ -96,7 +96,7 @@ pub(crate) async fn insert<C: ConnectionTrait>(
     }
     let backend = db.get_database_backend();
     if backend == DbBackend::Postgres
-        && let Some(statement) = postgres_json_insert(table, columns, &rows, conflict)
+        && let Some(statement) = postgres_unnest_insert(table, columns, &rows, conflict)
     {
         db.execute_raw(statement)
             .await
@@ -185,12 +185,12 @@ fn push_conflict(backend: DbBackend, conflict: Conflict<'_>, sql: &mut String) {
     }
 }
 
-/// PostgreSQL: all rows in one statement with one parameter, a JSON array of
-/// rows unpacked by `json_to_recordset`. One short statement, prepared and planned
-/// once, whatever the number of rows; a `VALUES` list with thousands of
-/// parameters costs PostgreSQL more to parse and plan than to insert. `None` when
-/// a value has no JSON form here (the caller then uses `VALUES`).
-fn postgres_json_insert(
+/// PostgreSQL: all rows in one statement, one parameter per column: an array
+/// literal (`{1,NULL,3}`) that `unnest` turns back into rows. One short statement,
+/// prepared and planned once, whatever the number of rows; a `VALUES` list with
+/// thousands of parameters costs PostgreSQL more to parse and plan than to insert.
+/// `None` when a value has no array form here (the caller then uses `VALUES`).
+fn postgres_unnest_insert(
     table: &Col,
     columns: &[&Col],
     rows: &[Vec<Value>],
@@ -202,23 +202,21 @@ fn postgres_json_insert(
     if types.len() != columns.len() {
         return None;
     }
-    let mut json = String::with_capacity(rows.len() * columns.len() * 16);
-    json.push('[');
+    let mut arrays: Vec<String> = vec![String::from("{"); columns.len()];
     for (r, row) in rows.iter().enumerate() {
         if row.len() != columns.len() {
             return None;
         }
-        json.push_str(if r == 0 { "{" } else { ",{" });
-        for (c, value) in row.iter().enumerate() {
-            if postgres_type(value)? != types[c] {
+        for ((value, array), ty) in row.iter().zip(&mut arrays).zip(&types) {
+            if postgres_type(value)? != *ty {
                 return None;
             }
-            let _ = write!(json, "{}\"c{c}\":", if c == 0 { "" } else { "," });
-            push_json(value, &mut json)?;
+            if r > 0 {
+                array.push(',');
+            }
+            push_array_element(value, array)?;
         }
-        json.push('}');
     }
-    json.push(']');
     let mut sql = String::with_capacity(256);
     sql.push_str("INSERT INTO ");
     quote(backend, table, &mut sql);
@@ -229,21 +227,17 @@ fn postgres_json_insert(
         }
         quote(backend, *col, &mut sql);
     }
-    sql.push_str(") SELECT ");
-    for c in 0..columns.len() {
-        let _ = write!(sql, "{}c{c}", if c == 0 { "" } else { ", " });
-    }
-    sql.push_str(" FROM json_to_recordset($1::json) AS rows(");
+    sql.push_str(") SELECT * FROM unnest(");
     for (c, ty) in types.iter().enumerate() {
-        let _ = write!(sql, "{}c{c} {ty}", if c == 0 { "" } else { ", " });
+        let _ = write!(sql, "{}${}::{ty}[]", if c == 0 { "" } else { ", " }, c + 1);
     }
     sql.push(')');
     push_conflict(backend, conflict, &mut sql);
-    Some(Statement::from_sql_and_values(
-        backend,
-        sql,
-        [Value::from(json)],
-    ))
+    let values = arrays.into_iter().map(|mut array| {
+        array.push('}');
+        Value::from(array)
+    });
+    Some(Statement::from_sql_and_values(backend, sql, values))
 }
 
 /// The PostgreSQL type of a value, for the kinds of values the store writes.
@@ -258,10 +252,11 @@ fn postgres_type(value: &Value) -> Option<&'static str> {
     })
 }
 
-/// A value as JSON; text goes through `serde_json` for its escaping.
-fn push_json(value: &Value, out: &mut String) -> Option<()> {
+/// A value as an element of an array literal: text always quoted, with `"` and
+/// `\` escaped, so that no text reads as `NULL` or splits the array.
+fn push_array_element(value: &Value, out: &mut String) -> Option<()> {
     match value {
-        Value::Bool(Some(b)) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Bool(Some(b)) => out.push(if *b { 't' } else { 'f' }),
         Value::SmallInt(Some(i)) => {
             let _ = write!(out, "{i}");
         }
@@ -271,12 +266,22 @@ fn push_json(value: &Value, out: &mut String) -> Option<()> {
         Value::BigInt(Some(i)) => {
             let _ = write!(out, "{i}");
         }
-        Value::String(Some(text)) => out.push_str(&serde_json::to_string(text).ok()?),
+        Value::String(Some(text)) => {
+            out.reserve(text.len() + 2);
+            out.push('"');
+            for ch in text.chars() {
+                if ch == '"' || ch == '\\' {
+                    out.push('\\');
+                }
+                out.push(ch);
+            }
+            out.push('"');
+        }
         Value::Bool(None)
         | Value::SmallInt(None)
         | Value::Int(None)
         | Value::BigInt(None)
-        | Value::String(None) => out.push_str("null"),
+        | Value::String(None) => out.push_str("NULL"),
         _ => return None,
     }
     Some(())
