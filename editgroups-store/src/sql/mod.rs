@@ -52,6 +52,9 @@ const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 /// writer); `sqlite::memory:` is one private in-memory database. Writers on
 /// PostgreSQL and MySQL take a row lock first, so several processes may share a
 /// database.
+///
+/// Between chunks the store remembers what it wrote, so that a chunk reads little
+/// back; see [`SqlStore::with_cache_limits`].
 #[derive(Debug, Clone)]
 pub struct SqlStore {
     db: DatabaseConnection,
