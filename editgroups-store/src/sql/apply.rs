@@ -1463,6 +1463,11 @@ impl Work {
         }
         for ((wiki, rcid), edit) in &self.edits {
             let batch_id = self.batches.get(&edit.batch).and_then(|b| b.id);
+            if edit.revision.is_some() && batch_id.is_none() {
+                // An edit the cache cannot hold would be missed by a later undo.
+                cache.clear();
+                return;
+            }
             if let (Some(revision), Some(batch_id)) = (edit.revision, batch_id) {
                 let cached = CachedEdit {
                     rcid: *rcid,
