@@ -108,16 +108,8 @@ pub(crate) async fn insert<C: ConnectionTrait>(
     let mut rows = rows.into_iter();
     for size in sizes {
         let mut sql = String::with_capacity(256 + per_statement * columns.len() * 4);
-        sql.push_str("INSERT INTO ");
-        quote(backend, table, &mut sql);
-        sql.push_str(" (");
-        for (i, col) in columns.iter().enumerate() {
-            if i > 0 {
-                sql.push_str(", ");
-            }
-            quote(backend, *col, &mut sql);
-        }
-        sql.push_str(") VALUES ");
+        push_insert_into(backend, table, columns, &mut sql);
+        sql.push_str(" VALUES ");
         let mut values = Vec::with_capacity(per_statement * columns.len());
         for (r, row) in rows.by_ref().take(size).enumerate() {
             if row.len() != columns.len() {
@@ -148,6 +140,20 @@ pub(crate) async fn insert<C: ConnectionTrait>(
             .map_err(|e| db_error(doing, e))?;
     }
     Ok(())
+}
+
+/// Appends `INSERT INTO table (columns)`.
+fn push_insert_into(backend: DbBackend, table: &Col, columns: &[&Col], sql: &mut String) {
+    sql.push_str("INSERT INTO ");
+    quote(backend, table, sql);
+    sql.push_str(" (");
+    for (i, col) in columns.iter().enumerate() {
+        if i > 0 {
+            sql.push_str(", ");
+        }
+        quote(backend, *col, sql);
+    }
+    sql.push(')');
 }
 
 /// Appends what to do on a conflicting key.
@@ -218,16 +224,8 @@ fn postgres_unnest_insert(
         }
     }
     let mut sql = String::with_capacity(256);
-    sql.push_str("INSERT INTO ");
-    quote(backend, table, &mut sql);
-    sql.push_str(" (");
-    for (i, col) in columns.iter().enumerate() {
-        if i > 0 {
-            sql.push_str(", ");
-        }
-        quote(backend, *col, &mut sql);
-    }
-    sql.push_str(") SELECT * FROM unnest(");
+    push_insert_into(backend, table, columns, &mut sql);
+    sql.push_str(" SELECT * FROM unnest(");
     for (c, ty) in types.iter().enumerate() {
         let _ = write!(sql, "{}${}::{ty}[]", if c == 0 { "" } else { ", " }, c + 1);
     }
