@@ -129,7 +129,12 @@ proptest! {
         let mut delivered = edits.clone();
         for (at, which) in repeats {
             let which = which % edits.len();
-            let at = (which + 1 + at).min(delivered.len());
+            // After the event's first delivery: earlier copies shift it to the right.
+            let first = delivered
+                .iter()
+                .position(|e| e.edit.rcid == edits[which].edit.rcid)
+                .unwrap_or(which);
+            let at = (first + 1 + at).min(delivered.len());
             delivered.insert(at, edits[which].clone());
         }
         let twice = run(ingest(vec![delivered.clone(), edits.clone()]));
