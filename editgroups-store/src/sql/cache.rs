@@ -138,11 +138,14 @@ impl FloorSet {
     }
 }
 
-/// The floor that keeps the `keep` highest of `ids`.
+/// The floor that keeps the `keep` highest of `ids` (none when `keep` is 0).
 fn raise_floor(ids: impl Iterator<Item = u64>, keep: usize) -> u64 {
     let mut all: Vec<u64> = ids.collect();
-    if all.len() <= keep || keep == 0 {
+    if keep == 0 {
         return all.iter().max().map_or(0, |m| m.saturating_add(1));
+    }
+    if all.len() <= keep {
+        return all.iter().min().copied().unwrap_or(0);
     }
     let at = all.len() - keep;
     let (_, nth, _) = all.select_nth_unstable(at);
@@ -363,6 +366,15 @@ mod tests {
         for id in set.ids.iter() {
             assert!(*id >= set.floor);
         }
+    }
+
+    #[test]
+    fn raising_the_floor_keeps_exactly_the_highest() {
+        let ids = [40, 10, 30, 20];
+        assert_eq!(raise_floor(ids.into_iter(), 2), 30);
+        assert_eq!(raise_floor(ids.into_iter(), 4), 10);
+        assert_eq!(raise_floor(ids.into_iter(), 9), 10);
+        assert_eq!(raise_floor(ids.into_iter(), 0), 41);
     }
 
     #[test]
