@@ -156,42 +156,82 @@ impl EditSource for ReplaySource {
             ready: VecDeque::new(),
             done: false,
         };
-        Box::pin(futures::stream::unfold(state, |mut state| async move {
-            loop {
-                if let Some(item) = state.ready.pop_front() {
-                    return Some((item, state));
-                }
-                if state.done {
-                    return None;
-                }
-                // File reads block. On a multi-thread runtime they run in place
-                // (the worker hands its other tasks over), which keeps parsing and
-                // consuming on one thread: edits are then allocated and freed by
-                // the same thread, much cheaper than across threads.
-                let multi_thread = tokio::runtime::Handle::try_current().is_ok_and(|h| {
-                    h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread
-                });
-                if multi_thread {
-                    tokio::task::block_in_place(|| state.fill());
-                    continue;
-                }
-                state = match tokio::task::spawn_blocking(move || {
-                    state.fill();
-                    state
-                })
-                .await
-                {
+        Box::pin(futures::stream::unfold(
+            ReadAhead {
+                idle: Some(state),
+                in_flight: None,
+                batch: VecDeque::new(),
+            },
+            |mut ahead| async move {
+                let item = ahead.next().await?;
+                Some((item, ahead))
+            },
+        ))
+    }
+}
+
+/// Reads the next lines on a blocking thread while the consumer works through
+/// the lines read before, so that reading and parsing run in parallel with
+/// storing. At most one batch of [`LINES_PER_READ`] lines waits ahead.
+struct ReadAhead {
+    /// The reader, when no read is in flight.
+    idle: Option<ReadState>,
+    /// The read in flight, which gives the reader back.
+    in_flight: Option<tokio::task::JoinHandle<ReadState>>,
+    /// Items read and not yet handed out.
+    batch: VecDeque<Result<SourceItem, SourceError>>,
+}
+
+impl ReadAhead {
+    async fn next(&mut self) -> Option<Result<SourceItem, SourceError>> {
+        loop {
+            self.start_read();
+            if let Some(item) = self.batch.pop_front() {
+                return Some(item);
+            }
+            let mut state = match self.in_flight.take() {
+                Some(read) => match read.await {
                     Ok(state) => state,
                     Err(e) => {
-                        let error = SourceError::Other {
+                        self.idle = None;
+                        return Some(Err(SourceError::Other {
                             source_kind: CURSOR_KIND,
                             error: Box::new(e),
-                        };
-                        return Some((Err(error), ReadState::finished()));
+                        }));
                     }
-                };
+                },
+                None => {
+                    // No runtime to read on: read here.
+                    let mut state = self.idle.take()?;
+                    if state.done && state.ready.is_empty() {
+                        return None;
+                    }
+                    state.fill();
+                    state
+                }
+            };
+            self.batch = std::mem::take(&mut state.ready);
+            if state.done && self.batch.is_empty() {
+                return None;
             }
-        }))
+            self.idle = Some(state);
+        }
+    }
+
+    /// Sends the idle reader off to read the next lines, on a Tokio runtime.
+    fn start_read(&mut self) {
+        if self.in_flight.is_some() || self.idle.as_ref().is_none_or(|s| s.done) {
+            return;
+        }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        if let Some(mut state) = self.idle.take() {
+            self.in_flight = Some(runtime.spawn_blocking(move || {
+                state.fill();
+                state
+            }));
+        }
     }
 }
 
@@ -227,24 +267,6 @@ enum Line {
 }
 
 impl ReadState {
-    fn finished() -> Self {
-        Self {
-            inputs: Vec::new(),
-            parser: RecentChangeParser::new(),
-            max_line_bytes: 1,
-            position: Position {
-                input: 0,
-                offset: 0,
-                line: 0,
-            },
-            reader: None,
-            line: Vec::new(),
-            before_line: None,
-            ready: VecDeque::new(),
-            done: true,
-        }
-    }
-
     /// Reads up to [`LINES_PER_READ`] lines into `ready` (blocking).
     fn fill(&mut self) {
         let mut lines = 0;

@@ -4,6 +4,7 @@
 use editgroups_core::testing::source::{collect, resumes_without_gaps};
 use editgroups_core::{Cursor, EditSource, SkipReason, SourceError, SourceItem};
 use editgroups_sources::{ReplayInput, ReplaySource};
+use futures::StreamExt;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -231,4 +232,74 @@ async fn bad_cursors_and_missing_files_are_clear_errors() {
 fn the_name_lists_the_inputs() {
     let source = ReplaySource::new(vec![ReplayInput::File("a.json".into()), ReplayInput::Stdin]);
     assert_eq!(source.name(), "replay:a.json,-");
+}
+
+/// Many more lines than one read-ahead batch, some of them bad, so that items
+/// cross several batches read on other threads.
+fn long_input(dir: &Path) -> PathBuf {
+    let mut text = String::new();
+    for rcid in 1..=5_000u64 {
+        if rcid % 997 == 0 {
+            text.push_str("{not json\n");
+        }
+        text.push_str(&event(rcid));
+        text.push('\n');
+    }
+    write(dir, "long.jsonl", text.as_bytes())
+}
+
+#[test]
+fn every_runtime_and_none_yield_the_same_items_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = long_input(dir.path());
+    let read = || async {
+        let mut source = ReplaySource::from_files([&path]);
+        let (items, error) = collect(&mut source, None).await;
+        assert!(error.is_none(), "{error:?}");
+        summary(&items)
+    };
+    let current = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(read());
+    let multi = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(read());
+    // Without a Tokio runtime the source reads in place.
+    let none = futures::executor::block_on(read());
+
+    let edits: Vec<String> = (1..=5_000).map(|rcid| format!("edit {rcid}")).collect();
+    let read_edits: Vec<String> = current
+        .iter()
+        .filter(|s| s.starts_with("edit "))
+        .cloned()
+        .collect();
+    assert_eq!(read_edits, edits);
+    assert_eq!(current.len(), 5_000 + 5_000 / 997);
+    assert_eq!(multi, current);
+    assert_eq!(none, current);
+}
+
+#[tokio::test]
+async fn dropping_the_stream_mid_read_is_harmless_and_a_new_stream_resumes() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = long_input(dir.path());
+    let mut source = ReplaySource::from_files([&path]);
+    let mut stream = source.stream(None);
+    let mut cursor = None;
+    for _ in 0..1_500 {
+        // A read of the next lines is in flight when the stream is dropped.
+        match stream.next().await {
+            Some(Ok(item)) => cursor = Some(item.cursor().clone()),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    drop(stream);
+    let (rest, error) = collect(&mut source, cursor).await;
+    assert!(error.is_none(), "{error:?}");
+    assert_eq!(rest.len(), 5_000 + 5_000 / 997 - 1_500);
 }
