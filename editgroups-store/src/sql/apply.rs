@@ -24,6 +24,7 @@ use super::read::{micros, timestamp};
 use super::schema::{
     BatchPages, BatchTags, Batches, Cursors, Edits, Meta, OtherEvents, PageEvents, Tools, Undone,
 };
+use super::{FastMap, FastSet};
 use editgroups_core::edit::{Edit, EventPosition, Timestamp};
 use editgroups_core::revert::{RevertSignal, revert_signal};
 use editgroups_core::store::{SUMMARY_MAX_CHARS, truncate_chars};
@@ -36,7 +37,7 @@ use sea_orm::{
     ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, QueryResult,
     SqliteTransactionMode, TransactionOptions, TransactionTrait, TryGetable,
 };
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Instant;
 
 type EventKey = (String, u64);
@@ -56,32 +57,21 @@ pub(crate) async fn apply(
     cache: &mut Cache,
 ) -> Result<ApplyReport, StoreError> {
     validate(chunk)?;
-    match apply_in_transaction(db, chunk, cache).await {
-        Ok((work, generation)) => {
-            let report = work.report;
-            match generation {
-                Some(generation) => {
-                    work.remember(cache, chunk);
-                    cache.committed(generation);
-                }
-                None => cache.clear(),
-            }
-            Ok(report)
-        }
-        Err(e) => {
-            // Whether the commit happened is unknown: the next chunk reads afresh.
-            cache.clear();
-            Err(e)
-        }
+    let result = apply_in_transaction(db, chunk, cache).await;
+    if result.is_err() {
+        // Whether the commit happened is unknown, and the cache may already hold
+        // the chunk: the next chunk reads afresh.
+        cache.clear();
     }
+    result
 }
 
-/// The transaction of [`apply`]: the work done and the generation it wrote.
+/// The transaction of [`apply`]. The cache may hold the chunk when it fails.
 async fn apply_in_transaction(
     db: &DatabaseConnection,
     chunk: &Chunk,
     cache: &mut Cache,
-) -> Result<(Work, Option<i64>), StoreError> {
+) -> Result<ApplyReport, StoreError> {
     let started = Instant::now();
     let backend = db.get_database_backend();
     let options = TransactionOptions {
@@ -130,9 +120,15 @@ async fn apply_in_transaction(
             .map_err(|e| db_error("recording the write", e))?;
     }
     let written = Instant::now();
-    txn.commit()
-        .await
-        .map_err(|e| db_error("committing the chunk", e))?;
+    let report = work.report;
+    // The cache learns the chunk while the database commits it (the commit is
+    // sent before the cache work starts); a failed commit clears the cache.
+    let (committed, ()) = futures::join!(txn.commit(), async { work.remember(cache, chunk) });
+    committed.map_err(|e| db_error("committing the chunk", e))?;
+    match next {
+        Some(generation) => cache.committed(generation),
+        None => cache.clear(),
+    }
     tracing::debug!(
         events = chunk.edits.len(),
         load_us = (loaded - started).as_micros() as u64,
@@ -140,7 +136,7 @@ async fn apply_in_transaction(
         commit_us = written.elapsed().as_micros() as u64,
         "chunk applied"
     );
-    Ok((work, next))
+    Ok(report)
 }
 
 /// Checks that every value fits its column, before anything is written.
@@ -249,9 +245,9 @@ struct BatchWork {
     /// reverts one of its edits has none read).
     tags_known: bool,
     /// Its pages among the chunk's titles, stored or added.
-    pages: HashSet<String>,
+    pages: FastSet<String>,
     new_pages: Vec<String>,
-    tags: HashSet<String>,
+    tags: FastSet<String>,
     new_tags: Vec<String>,
 }
 
@@ -283,15 +279,15 @@ struct Positions {
 
 #[derive(Debug, Default)]
 struct Work {
-    tool_ids: HashMap<String, i64>,
-    seen: HashSet<EventKey>,
-    batches: HashMap<BatchKey, BatchWork>,
-    edits: HashMap<EventKey, EditWork>,
-    by_revision: HashMap<EventKey, Vec<EventKey>>,
-    by_title: HashMap<TitleKey, Vec<EventKey>>,
-    undone: HashSet<EventKey>,
+    tool_ids: FastMap<String, i64>,
+    seen: FastSet<EventKey>,
+    batches: FastMap<BatchKey, BatchWork>,
+    edits: FastMap<EventKey, EditWork>,
+    by_revision: FastMap<EventKey, Vec<EventKey>>,
+    by_title: FastMap<TitleKey, Vec<EventKey>>,
+    undone: FastSet<EventKey>,
     new_undone: Vec<EventKey>,
-    positions: HashMap<TitleKey, Positions>,
+    positions: FastMap<TitleKey, Positions>,
     changed_positions: BTreeSet<TitleKey>,
     other_events: Vec<EventKey>,
     new_edits: Vec<EventKey>,
@@ -299,7 +295,7 @@ struct Work {
     /// The cursor row as written.
     cursor_written: Option<(Option<String>, Option<i64>)>,
     report: ApplyReport,
-    touched: HashSet<BatchKey>,
+    touched: FastSet<BatchKey>,
 }
 
 /// What the chunk's fresh events ask to load.
@@ -330,7 +326,7 @@ impl Work {
         load_wikis(db, chunk, cache).await?;
         self.load_seen(db, chunk, cache).await?;
         let mut wanted = Wanted::default();
-        let mut first = HashSet::new();
+        let mut first = FastSet::default();
         for item in &chunk.edits {
             let e = &item.edit;
             let key = (e.wiki.clone(), e.rcid);
@@ -534,9 +530,9 @@ impl Work {
             changed: false,
             pages_complete: false,
             tags_known: false,
-            pages: HashSet::new(),
+            pages: FastSet::default(),
             new_pages: Vec::new(),
-            tags: HashSet::new(),
+            tags: FastSet::default(),
             new_tags: Vec::new(),
         };
         self.batches.entry(key).or_insert(batch);
@@ -634,7 +630,7 @@ impl Work {
         cache: &mut Cache,
     ) -> Result<(), StoreError> {
         let backend = db.get_database_backend();
-        let mut batch_ids: HashMap<i64, Vec<TargetRow>> = HashMap::new();
+        let mut batch_ids: FastMap<i64, Vec<TargetRow>> = FastMap::default();
         let mut rows = Vec::new();
         for (wiki, revisions) in &wanted.undos {
             let mut unknown = Vec::new();
@@ -721,7 +717,7 @@ impl Work {
         if batch_ids.is_empty() {
             return Ok(());
         }
-        let mut keys: HashMap<i64, BatchKey> = self
+        let mut keys: FastMap<i64, BatchKey> = self
             .batches
             .iter()
             .filter_map(|(k, b)| b.id.map(|id| (id, k.clone())))
@@ -807,7 +803,7 @@ impl Work {
         if batch_ids.is_empty() && pages.is_empty() {
             return Ok(());
         }
-        let by_id: HashMap<i64, BatchKey> = self
+        let by_id: FastMap<i64, BatchKey> = self
             .batches
             .iter()
             .filter_map(|(k, b)| b.id.map(|id| (id, k.clone())))
@@ -1062,9 +1058,9 @@ impl Work {
                     changed: true,
                     pages_complete: true,
                     tags_known: true,
-                    pages: HashSet::new(),
+                    pages: FastSet::default(),
                     new_pages: Vec::new(),
-                    tags: HashSet::new(),
+                    tags: FastSet::default(),
                     new_tags: Vec::new(),
                 });
             batch.changed = true;
@@ -1237,7 +1233,7 @@ impl Work {
         )
         .await?;
         // The ids of the new batches.
-        let names: HashMap<i64, String> =
+        let names: FastMap<i64, String> =
             self.tool_ids.iter().map(|(k, v)| (*v, k.clone())).collect();
         for ((wiki, tool), uids) in new_keys {
             for part in &in_chunks(backend, &uids) {

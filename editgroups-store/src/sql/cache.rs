@@ -16,9 +16,9 @@
 //! when a set grows too large (below it the database is asked), and batches are
 //! evicted, least recently used first.
 
+use super::{FastMap, FastSet};
 use editgroups_core::BatchKey;
 use editgroups_core::edit::{EventPosition, Timestamp};
-use std::collections::{HashMap, HashSet};
 
 /// How much a [`SqlStore`](super::SqlStore) remembers of its own writes between
 /// chunks (see [`SqlStore::with_cache_limits`](super::SqlStore::with_cache_limits)).
@@ -81,11 +81,11 @@ pub(crate) struct CachedBatch {
     pub(crate) started: Timestamp,
     pub(crate) ended: Timestamp,
     /// Titles known to be among its pages.
-    pub(crate) pages: HashSet<String>,
+    pub(crate) pages: FastSet<String>,
     /// Whether `pages` holds all of them (the batch was created by this store).
     pub(crate) pages_complete: bool,
     /// All its tags.
-    pub(crate) tags: HashSet<String>,
+    pub(crate) tags: FastSet<String>,
 }
 
 #[derive(Debug)]
@@ -110,14 +110,14 @@ pub(crate) struct CachedEdit {
 #[derive(Debug, Default)]
 pub(crate) struct FloorSet {
     floor: u64,
-    ids: HashSet<u64>,
+    ids: FastSet<u64>,
 }
 
 impl FloorSet {
     fn above(floor: u64) -> Self {
         Self {
             floor,
-            ids: HashSet::new(),
+            ids: FastSet::default(),
         }
     }
 
@@ -161,7 +161,7 @@ pub(crate) struct WikiCache {
     pub(crate) undone: FloorSet,
     /// Every stored edit whose new revision is at or above this is in `edits`.
     edits_floor: u64,
-    edits: HashMap<u64, Vec<CachedEdit>>,
+    edits: FastMap<u64, Vec<CachedEdit>>,
 }
 
 impl WikiCache {
@@ -176,7 +176,7 @@ impl WikiCache {
             seen: FloorSet::above(above(max_rcid)),
             undone: FloorSet::above(above(max_undone)),
             edits_floor: above(max_revision),
-            edits: HashMap::new(),
+            edits: FastMap::default(),
         }
     }
 
@@ -209,12 +209,12 @@ pub(crate) struct Cache {
     pub(crate) limits: CacheLimits,
     /// The writer lock row's value after this store's last commit.
     generation: Option<i64>,
-    pub(crate) tools: HashMap<String, i64>,
-    batches: HashMap<BatchKey, BatchEntry>,
-    keys_by_id: HashMap<i64, BatchKey>,
+    pub(crate) tools: FastMap<String, i64>,
+    batches: FastMap<BatchKey, BatchEntry>,
+    keys_by_id: FastMap<i64, BatchKey>,
     titles: usize,
-    pub(crate) wikis: HashMap<String, WikiCache>,
-    pub(crate) cursors: HashMap<String, (Option<String>, Option<i64>)>,
+    pub(crate) wikis: FastMap<String, WikiCache>,
+    pub(crate) cursors: FastMap<String, (Option<String>, Option<i64>)>,
     clock: u64,
 }
 
