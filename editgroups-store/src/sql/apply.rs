@@ -1289,7 +1289,7 @@ impl Work {
     }
 
     async fn write_edits(&self, db: &DatabaseTransaction, chunk: &Chunk) -> Result<(), StoreError> {
-        let mut rows = Vec::with_capacity(self.new_edits.len());
+        let mut new_edits = Vec::with_capacity(self.new_edits.len());
         for event in &self.new_edits {
             let Some(work) = self.edits.get(event) else {
                 continue;
@@ -1302,11 +1302,13 @@ impl Work {
                 .get(&work.batch)
                 .and_then(|b| b.id)
                 .ok_or_else(|| store_error(format!("batch {} has no id", work.batch)))?;
-            let e = &item.edit;
+            new_edits.push((&item.edit, batch_id, work.reverted));
+        }
+        let rows = new_edits.into_iter().map(|(e, batch_id, reverted)| {
             let opt = |v: Option<u64>| -> Result<Option<i64>, StoreError> {
                 v.map(|v| to_i64(v, "revision id")).transpose()
             };
-            rows.push(vec![
+            Ok(vec![
                 e.wiki.as_str().into(),
                 to_i64(e.rcid, "rc id")?.into(),
                 batch_id.into(),
@@ -1327,10 +1329,10 @@ impl Work {
                 e.comment.clone().into(),
                 e.parsedcomment.clone().into(),
                 e.uri.clone().into(),
-                work.reverted.into(),
-            ]);
-        }
-        bulk::insert(
+                reverted.into(),
+            ])
+        });
+        bulk::insert_built_lazily(
             db,
             &Edits::Table,
             &EDIT_COLUMNS,

@@ -91,55 +91,148 @@ pub(crate) async fn insert<C: ConnectionTrait>(
     conflict: Conflict<'_>,
     doing: &str,
 ) -> Result<(), StoreError> {
-    if rows.is_empty() {
+    insert_built_lazily(
+        db,
+        table,
+        columns,
+        rows.into_iter().map(Ok),
+        conflict,
+        doing,
+    )
+    .await
+}
+
+/// Like [`insert`], with rows built as they are needed: the rows of a statement
+/// are built while the database runs the statement before, so that building
+/// and executing overlap.
+pub(crate) async fn insert_built_lazily<C, I>(
+    db: &C,
+    table: &Col,
+    columns: &[&Col],
+    rows: I,
+    conflict: Conflict<'_>,
+    doing: &str,
+) -> Result<(), StoreError>
+where
+    C: ConnectionTrait,
+    I: ExactSizeIterator<Item = Result<Vec<Value>, StoreError>>,
+{
+    if rows.len() == 0 {
         return Ok(());
     }
     let backend = db.get_database_backend();
-    if backend == DbBackend::Postgres
-        && let Some(statement) = postgres_unnest_insert(table, columns, &rows, conflict)
-    {
-        db.execute_raw(statement)
-            .await
-            .map_err(|e| db_error(doing, e))?;
-        return Ok(());
+    let mut rows = rows;
+    if backend == DbBackend::Postgres {
+        // One statement for all rows: nothing to overlap.
+        let rows = rows.collect::<Result<Vec<_>, _>>()?;
+        if let Some(statement) = postgres_unnest_insert(table, columns, &rows, conflict) {
+            db.execute_raw(statement)
+                .await
+                .map_err(|e| db_error(doing, e))?;
+            return Ok(());
+        }
+        let per_statement = rows_per_statement(backend, columns.len());
+        let sizes = statement_sizes(rows.len(), per_statement);
+        return execute_statements(
+            db,
+            table,
+            columns,
+            rows.into_iter().map(Ok),
+            &sizes,
+            conflict,
+            doing,
+        )
+        .await;
     }
     let per_statement = rows_per_statement(backend, columns.len());
     let sizes = statement_sizes(rows.len(), per_statement);
-    let mut rows = rows.into_iter();
-    for size in sizes {
-        let mut sql = String::with_capacity(256 + per_statement * columns.len() * 4);
-        push_insert_into(backend, table, columns, &mut sql);
-        sql.push_str(" VALUES ");
-        let mut values = Vec::with_capacity(per_statement * columns.len());
-        for (r, row) in rows.by_ref().take(size).enumerate() {
-            if row.len() != columns.len() {
-                return Err(super::error::backend(format!(
-                    "{doing}: a row has {} values for {} columns",
-                    row.len(),
-                    columns.len()
-                )));
-            }
-            sql.push_str(if r == 0 { "(" } else { ", (" });
-            for c in 0..columns.len() {
-                if c > 0 {
-                    sql.push_str(", ");
-                }
-                if backend == DbBackend::Postgres {
-                    // Writing to a String cannot fail.
-                    let _ = write!(sql, "${}", values.len() + c + 1);
-                } else {
-                    sql.push('?');
-                }
-            }
-            sql.push(')');
-            values.extend(row);
+    execute_statements(db, table, columns, &mut rows, &sizes, conflict, doing).await
+}
+
+/// Executes one statement per entry of `sizes`, building each statement's
+/// values while the one before runs.
+async fn execute_statements<C, I>(
+    db: &C,
+    table: &Col,
+    columns: &[&Col],
+    mut rows: I,
+    sizes: &[usize],
+    conflict: Conflict<'_>,
+    doing: &str,
+) -> Result<(), StoreError>
+where
+    C: ConnectionTrait,
+    I: Iterator<Item = Result<Vec<Value>, StoreError>>,
+{
+    let backend = db.get_database_backend();
+    let Some((&first, rest)) = sizes.split_first() else {
+        return Ok(());
+    };
+    let mut next = build_statement(backend, table, columns, &mut rows, first, conflict, doing)?;
+    for size in rest.iter().copied().map(Some).chain([None]) {
+        // `join` polls the execution first, which hands the statement to the
+        // database, then builds the next statement meanwhile.
+        let execution = db.execute_raw(next);
+        let (executed, built) = futures::join!(execution, async {
+            size.map(|size| {
+                build_statement(backend, table, columns, &mut rows, size, conflict, doing)
+            })
+            .transpose()
+        });
+        executed.map_err(|e| db_error(doing, e))?;
+        match built? {
+            Some(statement) => next = statement,
+            None => break,
         }
-        push_conflict(backend, conflict, &mut sql);
-        db.execute_raw(Statement::from_sql_and_values(backend, sql, values))
-            .await
-            .map_err(|e| db_error(doing, e))?;
     }
     Ok(())
+}
+
+/// One `INSERT` of the next `size` rows.
+fn build_statement<I>(
+    backend: DbBackend,
+    table: &Col,
+    columns: &[&Col],
+    rows: &mut I,
+    size: usize,
+    conflict: Conflict<'_>,
+    doing: &str,
+) -> Result<Statement, StoreError>
+where
+    I: Iterator<Item = Result<Vec<Value>, StoreError>>,
+{
+    let mut sql = String::with_capacity(256 + size * columns.len() * 4);
+    push_insert_into(backend, table, columns, &mut sql);
+    sql.push_str(" VALUES ");
+    let mut values = Vec::with_capacity(size * columns.len());
+    for r in 0..size {
+        let row = rows.next().ok_or_else(|| {
+            super::error::backend(format!("{doing}: fewer rows than announced"))
+        })??;
+        if row.len() != columns.len() {
+            return Err(super::error::backend(format!(
+                "{doing}: a row has {} values for {} columns",
+                row.len(),
+                columns.len()
+            )));
+        }
+        sql.push_str(if r == 0 { "(" } else { ", (" });
+        for c in 0..columns.len() {
+            if c > 0 {
+                sql.push_str(", ");
+            }
+            if backend == DbBackend::Postgres {
+                // Writing to a String cannot fail.
+                let _ = write!(sql, "${}", values.len() + c + 1);
+            } else {
+                sql.push('?');
+            }
+        }
+        sql.push(')');
+        values.extend(row);
+    }
+    push_conflict(backend, conflict, &mut sql);
+    Ok(Statement::from_sql_and_values(backend, sql, values))
 }
 
 /// Appends `INSERT INTO table (columns)`.
