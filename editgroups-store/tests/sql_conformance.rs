@@ -177,3 +177,43 @@ async fn ids_beyond_the_signed_range_are_refused_clearly() {
     assert!(err.to_string().contains("does not fit"), "{err}");
     assert_eq!(store.cursor("s").await.unwrap(), None, "nothing was stored");
 }
+
+/// A SQLite file's log is copied back into the database file beside the writer,
+/// long before the writer's own bound on the log, and without closing the store.
+#[tokio::test]
+async fn sqlite_checkpoints_run_in_the_background() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store.db");
+    let store = SqlStore::open(&format!("sqlite://{}?mode=rwc", path.display()))
+        .await
+        .unwrap();
+    let file_size = || std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+    let before = file_size();
+    let mut rcid = 0;
+    for c in 0..3 {
+        let edits = (0..2_000)
+            .map(|i| {
+                rcid += 1;
+                let mut e = attributed(edit("w", rcid), "OR", &format!("b{}", i % 20), "Ann");
+                e.edit.title = format!("Q{rcid}");
+                e
+            })
+            .collect();
+        store
+            .apply(&chunk("s", &c.to_string(), edits))
+            .await
+            .unwrap();
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while file_size() < before + 1_000_000 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the database file stayed at {} bytes (was {before}): no checkpoint ran",
+            file_size()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let batch = store.batch(&BatchKey::new("w", "OR", "b7")).await.unwrap();
+    assert_eq!(batch.map(|b| b.nb_edits), Some(300));
+    store.close().await.unwrap();
+}

@@ -5,12 +5,15 @@
 //! - `apply`: a chunk in one transaction (load, simulate, write);
 //! - `bulk`: multi-row statements under the bind-parameter limits;
 //! - `cache`: what the store remembers of its own commits between chunks;
+//! - `checkpoint`: SQLite checkpoints beside the writer;
 //! - `read`: queries;
 //! - `error`: driver errors as [`StoreError`]s.
 
 mod apply;
 mod bulk;
 mod cache;
+#[cfg(feature = "sqlite")]
+mod checkpoint;
 mod error;
 mod migration;
 mod read;
@@ -71,6 +74,9 @@ pub struct SqlStore {
     /// What this store's commits wrote, shared by its clones; held for the whole
     /// of `apply`, which serialises the store's own writers.
     cache: Arc<Mutex<Cache>>,
+    /// Background checkpoints of a SQLite file opened from a URL.
+    #[cfg(feature = "sqlite")]
+    checkpointer: Option<Arc<checkpoint::Checkpointer>>,
 }
 
 impl SqlStore {
@@ -96,7 +102,7 @@ impl SqlStore {
         if url.starts_with("sqlite:") {
             #[cfg(feature = "sqlite")]
             {
-                let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+                let in_memory = is_in_memory(url);
                 // One connection: SQLite has one writer at a time, and an in-memory
                 // database lives and dies with its connection.
                 options
@@ -124,13 +130,15 @@ impl SqlStore {
                         } else {
                             // WAL with NORMAL sync: a committed chunk survives a
                             // process crash; readers never block the writer.
-                            // Checkpoints every 64 MiB of log (8,192 pages) rather
-                            // than SQLite's 4 MiB: pages rewritten by successive chunks are copied
+                            // Checkpoints run in the background (`checkpoint`);
+                            // the writer's own, bounding the log, run every
+                            // 256 MiB of log (32,768 pages) rather than SQLite's
+                            // 4 MiB: pages rewritten by successive chunks are copied
                             // back once, and the commits between never wait. The
                             // log is cut back to that size after each checkpoint.
                             o.journal_mode(SqliteJournalMode::Wal)
                                 .synchronous(SqliteSynchronous::Normal)
-                                .pragma("wal_autocheckpoint", "8192")
+                                .pragma("wal_autocheckpoint", "32768")
                                 .pragma("journal_size_limit", "67108864")
                         }
                     });
@@ -150,10 +158,20 @@ impl SqlStore {
                     .options([("plan_cache_mode", "force_custom_plan")])
             });
         }
-        let db = Database::connect(options)
+        let db = Database::connect(options.clone())
             .await
             .map_err(|e| db_error(&format!("connecting to {}", redact(url)), e))?;
-        Ok(Self::from_connection(db))
+        #[allow(unused_mut)]
+        let mut store = Self::from_connection(db);
+        #[cfg(feature = "sqlite")]
+        if store.backend() == DbBackend::Sqlite && !is_in_memory(url) {
+            match Database::connect(options).await {
+                Ok(db) => store.checkpointer = checkpoint::Checkpointer::start(db).map(Arc::new),
+                // The writer's own checkpoints still run.
+                Err(e) => tracing::warn!(error = %e, "no background checkpoints"),
+            }
+        }
+        Ok(store)
     }
 
     /// Sets how much the store remembers of its own writes between chunks (see
@@ -167,8 +185,8 @@ impl SqlStore {
     /// bypass `SqlStore` are not noticed: use [`CacheLimits::none`] then.
     pub fn with_cache_limits(self, limits: CacheLimits) -> Self {
         Self {
-            db: self.db,
             cache: Arc::new(Mutex::new(Cache::with_limits(limits))),
+            ..self
         }
     }
 
@@ -177,6 +195,8 @@ impl SqlStore {
         Self {
             db,
             cache: Arc::default(),
+            #[cfg(feature = "sqlite")]
+            checkpointer: None,
         }
     }
 
@@ -222,11 +242,21 @@ impl SqlStore {
 
     /// Closes the connections.
     pub async fn close(self) -> Result<(), StoreError> {
+        #[cfg(feature = "sqlite")]
+        if let Some(checkpointer) = self.checkpointer.and_then(Arc::into_inner) {
+            checkpointer.stop().await;
+        }
         self.db
             .close()
             .await
             .map_err(|e| db_error("closing the connection", e))
     }
+}
+
+/// Whether a SQLite URL names an in-memory database.
+#[cfg(feature = "sqlite")]
+fn is_in_memory(url: &str) -> bool {
+    url.contains(":memory:") || url.contains("mode=memory")
 }
 
 /// A URL without its password, for messages.
@@ -252,7 +282,12 @@ fn redact(url: &str) -> String {
 impl BatchStore for SqlStore {
     async fn apply(&self, chunk: &Chunk) -> Result<ApplyReport, StoreError> {
         let mut cache = self.cache.lock().await;
-        apply::apply(&self.db, chunk, &mut cache).await
+        let report = apply::apply(&self.db, chunk, &mut cache).await?;
+        #[cfg(feature = "sqlite")]
+        if let Some(checkpointer) = &self.checkpointer {
+            checkpointer.committed();
+        }
+        Ok(report)
     }
 
     async fn cursor(&self, source: &str) -> Result<Option<Cursor>, StoreError> {
