@@ -62,7 +62,9 @@ const SQLITE_PAGE_SIZE: u32 = 8192;
 /// the stored data ends.
 ///
 /// SQLite is opened in WAL mode with a busy timeout and one connection (one
-/// writer); `sqlite::memory:` is one private in-memory database. Writers on
+/// writer); a file opened from a URL gets a second connection that checkpoints
+/// the log in the background. `sqlite::memory:` is one private in-memory
+/// database. Writers on
 /// PostgreSQL and MySQL take a row lock first, so several processes may share a
 /// database.
 ///
