@@ -11,7 +11,8 @@ use std::path::Path;
 use std::sync::Arc;
 
 // The examples churn through many small strings; mimalloc serves them faster
-// than the system allocator. (Set here, it applies to every example.)
+// than the system allocator. (Set here, it applies to every example; built without
+// transparent huge pages, see the workspace manifest.)
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
