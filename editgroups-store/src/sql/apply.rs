@@ -142,7 +142,8 @@ async fn apply_in_transaction(
 /// Checks that every value fits its column, before anything is written.
 fn validate(chunk: &Chunk) -> Result<(), StoreError> {
     let too_long = |what: &str, text: &str, max: usize| -> Result<(), StoreError> {
-        if text.chars().count() > max {
+        // No text has more characters than bytes: most need no counting.
+        if text.len() > max && text.chars().count() > max {
             Err(store_error(format!(
                 "{what} {:?} is longer than the {max} characters the SQL store keeps",
                 truncate_chars(text, 40)
