@@ -4,6 +4,7 @@
 use super::schema::{
     BatchPages, BatchTags, Batches, Cursors, Edits, Meta, OtherEvents, PageEvents, Tools, Undone,
 };
+use editgroups_core::store::MAX_TAG_CHARS;
 use sea_orm::sea_query::{Alias, IntoIden};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr};
 use sea_orm_migration::prelude::*;
@@ -307,7 +308,7 @@ impl MigrationTrait for CreateTables {
                 c.table()
                     .table(BatchTags::Table)
                     .col(c.big(BatchTags::BatchId))
-                    .col(c.key(BatchTags::Tag, 128))
+                    .col(c.key(BatchTags::Tag, MAX_TAG_CHARS as u32))
                     .primary_key(Index::create().col(BatchTags::BatchId).col(BatchTags::Tag))
                     .to_owned(),
             )
