@@ -108,18 +108,22 @@ fn replay_benches(c: &mut Criterion) {
             let mut total = Duration::ZERO;
             for _ in 0..iters {
                 run += 1;
-                let url = format!(
-                    "sqlite://{}?mode=rwc",
-                    dir.path().join(format!("bench-{run}.db")).display()
-                );
+                let path = dir.path().join(format!("bench-{run}.db"));
+                let url = format!("sqlite://{}?mode=rwc", path.display());
                 total += rt.block_on(async {
                     let sql = SqlStore::open(&url).await.unwrap();
                     let store: Arc<dyn BatchStore> = Arc::new(sql.clone());
                     let start = std::time::Instant::now();
                     replay(store, &input).await;
                     let elapsed = start.elapsed();
-                    // Background checkpoints end with the store, not in the next run.
+                    // Background checkpoints end with the store, and its files reach
+                    // the disk, before the next run rather than during it.
                     sql.close().await.unwrap();
+                    for file in [path.clone(), path.with_extension("db-wal")] {
+                        if let Ok(file) = std::fs::File::open(file) {
+                            let _ = file.sync_all();
+                        }
+                    }
                     elapsed
                 });
             }
