@@ -64,9 +64,8 @@ const SQLITE_PAGE_SIZE: u32 = 8192;
 /// SQLite is opened in WAL mode with a busy timeout and one connection (one
 /// writer); a file opened from a URL gets a second connection that checkpoints
 /// the log in the background. `sqlite::memory:` is one private in-memory
-/// database. Writers on
-/// PostgreSQL and MySQL take a row lock first, so several processes may share a
-/// database.
+/// database. Writers on PostgreSQL and MySQL take a row lock first, so several
+/// processes may share a database.
 ///
 /// Between chunks the store remembers what it wrote, so that a chunk reads little
 /// back; see [`SqlStore::with_cache_limits`].
@@ -133,11 +132,10 @@ impl SqlStore {
                             // WAL with NORMAL sync: a committed chunk survives a
                             // process crash; readers never block the writer.
                             // Checkpoints run in the background (`checkpoint`);
-                            // the writer's own, bounding the log, run every
-                            // 256 MiB of log (32,768 pages) rather than SQLite's
-                            // 4 MiB: pages rewritten by successive chunks are copied
-                            // back once, and the commits between never wait. The
-                            // log is cut back to that size after each checkpoint.
+                            // the writer's own only bound the log, at 256 MiB
+                            // (32,768 pages) rather than SQLite's 4 MiB, so that
+                            // commits do not wait for them. The log file is cut
+                            // back to 64 MiB whenever it starts over.
                             o.journal_mode(SqliteJournalMode::Wal)
                                 .synchronous(SqliteSynchronous::Normal)
                                 .pragma("wal_autocheckpoint", "32768")
