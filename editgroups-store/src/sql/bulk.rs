@@ -120,43 +120,40 @@ where
     if rows.len() == 0 {
         return Ok(());
     }
-    let backend = db.get_database_backend();
-    let mut rows = rows;
-    if backend == DbBackend::Postgres {
+    if db.get_database_backend() == DbBackend::Postgres {
         // One statement for all rows: nothing to overlap.
         let rows = rows.collect::<Result<Vec<_>, _>>()?;
         if let Some(statement) = postgres_unnest_insert(table, columns, &rows, conflict) {
-            db.execute_raw(statement)
+            return db
+                .execute_raw(statement)
                 .await
-                .map_err(|e| db_error(doing, e))?;
-            return Ok(());
+                .map(|_| ())
+                .map_err(|e| db_error(doing, e));
         }
-        let per_statement = rows_per_statement(backend, columns.len());
-        let sizes = statement_sizes(rows.len(), per_statement);
+        let count = rows.len();
         return execute_statements(
             db,
             table,
             columns,
             rows.into_iter().map(Ok),
-            &sizes,
+            count,
             conflict,
             doing,
         )
         .await;
     }
-    let per_statement = rows_per_statement(backend, columns.len());
-    let sizes = statement_sizes(rows.len(), per_statement);
-    execute_statements(db, table, columns, &mut rows, &sizes, conflict, doing).await
+    let count = rows.len();
+    execute_statements(db, table, columns, rows, count, conflict, doing).await
 }
 
-/// Executes one statement per entry of `sizes`, building each statement's
-/// values while the one before runs.
+/// Executes `count` rows in as few statements as the bind limit allows,
+/// building each statement's values while the one before runs.
 async fn execute_statements<C, I>(
     db: &C,
     table: &Col,
     columns: &[&Col],
     mut rows: I,
-    sizes: &[usize],
+    count: usize,
     conflict: Conflict<'_>,
     doing: &str,
 ) -> Result<(), StoreError>
@@ -165,6 +162,7 @@ where
     I: Iterator<Item = Result<Vec<Value>, StoreError>>,
 {
     let backend = db.get_database_backend();
+    let sizes = statement_sizes(count, rows_per_statement(backend, columns.len()));
     let Some((&first, rest)) = sizes.split_first() else {
         return Ok(());
     };

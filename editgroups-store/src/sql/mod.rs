@@ -161,16 +161,12 @@ impl SqlStore {
         let db = Database::connect(options.clone())
             .await
             .map_err(|e| db_error(&format!("connecting to {}", redact(url)), e))?;
-        #[allow(unused_mut)]
-        let mut store = Self::from_connection(db);
+        let store = Self::from_connection(db);
         #[cfg(feature = "sqlite")]
-        if store.backend() == DbBackend::Sqlite && !is_in_memory(url) {
-            match Database::connect(options).await {
-                Ok(db) => store.checkpointer = checkpoint::Checkpointer::start(db).map(Arc::new),
-                // The writer's own checkpoints still run.
-                Err(e) => tracing::warn!(error = %e, "no background checkpoints"),
-            }
-        }
+        let store = Self {
+            checkpointer: background_checkpoints(&store, url, options).await,
+            ..store
+        };
         Ok(store)
     }
 
@@ -250,6 +246,26 @@ impl SqlStore {
             .close()
             .await
             .map_err(|e| db_error("closing the connection", e))
+    }
+}
+
+/// A checkpointer on a connection of its own, for a SQLite file.
+#[cfg(feature = "sqlite")]
+async fn background_checkpoints(
+    store: &SqlStore,
+    url: &str,
+    options: ConnectOptions,
+) -> Option<Arc<checkpoint::Checkpointer>> {
+    if store.backend() != DbBackend::Sqlite || is_in_memory(url) {
+        return None;
+    }
+    match Database::connect(options).await {
+        Ok(db) => checkpoint::Checkpointer::start(db).map(Arc::new),
+        Err(e) => {
+            // The writer's own checkpoints still run.
+            tracing::warn!(error = %e, "no background checkpoints");
+            None
+        }
     }
 }
 
