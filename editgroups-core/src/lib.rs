@@ -60,7 +60,7 @@ pub mod edit;
 pub mod matcher;
 pub mod pipeline;
 pub mod recentchange;
-pub mod revert;
+pub mod rulebook;
 pub mod source;
 pub mod store;
 pub mod tags;
@@ -74,7 +74,7 @@ pub use pipeline::{Pipeline, PipelineConfig, PipelineError};
 pub use source::{EditSource, SkipReason, SourceError, SourceItem, SourceStream};
 pub use store::{
     ApplyReport, Batch, BatchKey, BatchQuery, BatchStore, Chunk, ChunkEdit, DynBatchStore, Page,
-    StoreError, StoredEdit, ToolStats,
+    RevertedBy, StoreError, StoredEdit, ToolStats,
 };
 
 #[cfg(test)]

@@ -117,6 +117,21 @@ pub struct StoredEdit {
     pub edit: Edit,
     /// Whether it was reverted.
     pub reverted: bool,
+    /// What reverted it: the earliest event that reverts it (see
+    /// [`crate::rulebook`]). `None` when it is not reverted, or when the revert
+    /// was recorded by a store that kept no provenance yet.
+    pub reverted_by: Option<RevertedBy>,
+}
+
+/// The event that reverted an edit.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct RevertedBy {
+    /// Its rc id (on the edit's wiki).
+    pub rcid: u64,
+    /// Its batch, when it was an attributed edit (an EditGroups revert, a
+    /// QuickStatements batch that deleted the pages, ...); `None` for an undo or
+    /// a deletion made by hand.
+    pub batch: Option<BatchKey>,
 }
 
 /// One event handed to a store, with its attribution if a tool made it.
@@ -304,8 +319,14 @@ pub enum StoreError {
 /// - statistics: `nb_edits`, `nb_distinct_pages`, `nb_new_pages` (type `new`),
 ///   `total_diffsize`, `started` (earliest), `ended` (latest), `summary` (first edit,
 ///   truncated), tags ([`crate::tags::extract_tags`]);
-/// - reverts follow [`crate::revert`], whatever order events arrive in;
+/// - reverts and their provenance follow [`crate::rulebook`], whatever order
+///   events arrive in;
 /// - [`BatchStore::apply`] is all or nothing, cursor included.
+///
+/// These are the rules of [`crate::rulebook`]: a store loads what
+/// [`rulebook::Needs`](crate::rulebook::Needs) lists, runs
+/// [`rulebook::decide`](crate::rulebook::decide) and persists the decision; it
+/// writes no rule of its own.
 ///
 /// The conformance suite in `editgroups_core::testing` (feature `testing`) checks
 /// all of this; run it on your store.
@@ -313,8 +334,13 @@ pub enum StoreError {
 #[async_trait]
 pub trait BatchStore: Send + Sync + Debug {
     /// Applies a chunk of events and stores the source's cursor with them, all or
-    /// nothing.
-    async fn apply(&self, chunk: &Chunk) -> Result<ApplyReport, StoreError>;
+    /// nothing. The chunk is handed over, so a store can keep its edits without
+    /// copying them.
+    ///
+    /// The cursor stored for `chunk.source` becomes `chunk.cursor` (unchanged when
+    /// it is `None`), and the source's latest event time the later of the stored
+    /// one and `chunk.latest_event_time`.
+    async fn apply(&self, chunk: Chunk) -> Result<ApplyReport, StoreError>;
 
     /// The cursor stored for a source.
     async fn cursor(&self, source: &str) -> Result<Option<Cursor>, StoreError>;
@@ -331,6 +357,15 @@ pub trait BatchStore: Send + Sync + Debug {
     /// Every tool with batches, by short id.
     async fn tools(&self) -> Result<Vec<ToolStats>, StoreError>;
 
+    /// The batches whose events reverted edits of this batch (undid them,
+    /// deleted pages it created, restored pages it deleted), newest `started`
+    /// first. Reverts by events without a batch (by hand) are not listed.
+    async fn reverting_batches(&self, key: &BatchKey) -> Result<Vec<Batch>, StoreError>;
+
+    /// The batches with edits that events of this batch reverted, newest
+    /// `started` first.
+    async fn reverted_batches(&self, key: &BatchKey) -> Result<Vec<Batch>, StoreError>;
+
     /// The newest event time any source has reached (see
     /// [`Chunk::latest_event_time`]), for lag.
     async fn latest_event_time(&self) -> Result<Option<Timestamp>, StoreError>;
@@ -343,7 +378,7 @@ macro_rules! forward_store {
     ($($ty:ty),*) => {$(
         #[async_trait]
         impl<T: BatchStore + ?Sized> BatchStore for $ty {
-            async fn apply(&self, chunk: &Chunk) -> Result<ApplyReport, StoreError> {
+            async fn apply(&self, chunk: Chunk) -> Result<ApplyReport, StoreError> {
                 (**self).apply(chunk).await
             }
             async fn cursor(&self, source: &str) -> Result<Option<Cursor>, StoreError> {
@@ -360,6 +395,12 @@ macro_rules! forward_store {
             }
             async fn tools(&self) -> Result<Vec<ToolStats>, StoreError> {
                 (**self).tools().await
+            }
+            async fn reverting_batches(&self, key: &BatchKey) -> Result<Vec<Batch>, StoreError> {
+                (**self).reverting_batches(key).await
+            }
+            async fn reverted_batches(&self, key: &BatchKey) -> Result<Vec<Batch>, StoreError> {
+                (**self).reverted_batches(key).await
             }
             async fn latest_event_time(&self) -> Result<Option<Timestamp>, StoreError> {
                 (**self).latest_event_time().await

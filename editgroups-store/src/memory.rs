@@ -1,51 +1,63 @@
-//! The in-memory store: the reference implementation of the [`BatchStore`]
-//! contract, which the SQL stores are tested against.
+//! The in-memory store: the state the rulebook reads, kept in maps; the
+//! reference the SQL stores are compared to.
 
 use async_trait::async_trait;
-use editgroups_core::edit::{Edit, EventPosition, Timestamp};
-use editgroups_core::revert::{RevertSignal, revert_signal};
-use editgroups_core::store::{SUMMARY_MAX_CHARS, truncate_chars};
-use editgroups_core::tags::{extract_tags, sort_tags};
+use editgroups_core::edit::{Edit, Timestamp};
+use editgroups_core::rulebook::{
+    self, BatchFigures, BatchRef, Decision, PageAction, Provenance, SignalPosition, SignalTarget,
+    StoredSignal, StoredState, StoredTarget,
+};
+use editgroups_core::tags::sort_tags;
 use editgroups_core::{
-    ApplyReport, Batch, BatchKey, BatchQuery, BatchStore, Chunk, Cursor, Page, StoreError,
-    StoredEdit, ToolStats,
+    ApplyReport, Batch, BatchKey, BatchQuery, BatchStore, Chunk, Cursor, Page, RevertedBy,
+    StoreError, StoredEdit, ToolStats,
 };
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Mutex;
 
-/// (interned wiki, rc id or revision id).
-type EventKey = (u32, u64);
-/// (interned wiki, title).
-type TitleKey = (u32, String);
+/// A wiki, numbered: keys need no string.
+type WikiId = u32;
+/// (wiki, rc id) or (wiki, revision).
+type EventKey = (WikiId, u64);
+/// (wiki, title).
+type TitleKey = (WikiId, String);
+/// An index in `State::batches`.
+type BatchIndex = usize;
 
 #[derive(Debug)]
-struct BatchState {
-    batch: Batch,
+struct BatchEntry {
+    key: BatchKey,
+    figures: BatchFigures,
     pages: HashSet<String>,
     tags: BTreeSet<String>,
-    edits: Vec<EventKey>,
+    /// Its edits' rc ids (on its wiki).
+    edits: Vec<u64>,
 }
 
 #[derive(Debug)]
-struct StoredRecord {
-    /// Index in `State::batches`.
-    batch: usize,
-    stored: StoredEdit,
+struct EditEntry {
+    batch: BatchIndex,
+    edit: Edit,
+    /// What reverted it, if it is reverted.
+    reverted: Option<Provenance<BatchIndex>>,
 }
 
 #[derive(Debug, Default)]
 struct State {
-    /// Wiki ids, numbered, so keys need no string.
-    wikis: HashMap<String, u32>,
+    wikis: HashMap<String, WikiId>,
     seen: HashSet<EventKey>,
-    batches: Vec<BatchState>,
-    batch_index: HashMap<BatchKey, usize>,
-    edits: HashMap<EventKey, StoredRecord>,
-    by_revision: HashMap<EventKey, Vec<EventKey>>,
-    by_title: HashMap<TitleKey, Vec<EventKey>>,
-    undone: HashSet<EventKey>,
-    latest_delete: HashMap<TitleKey, EventPosition>,
-    latest_restore: HashMap<TitleKey, EventPosition>,
+    batches: Vec<BatchEntry>,
+    batch_index: HashMap<BatchKey, BatchIndex>,
+    edits: HashMap<EventKey, EditEntry>,
+    /// Stored edits by the revision they made.
+    by_revision: HashMap<EventKey, Vec<u64>>,
+    /// Stored creations and deletions by page.
+    by_title: HashMap<TitleKey, Vec<u64>>,
+    undos: HashMap<EventKey, Vec<StoredSignal<BatchIndex>>>,
+    page_signals: HashMap<TitleKey, Vec<(PageAction, StoredSignal<BatchIndex>)>>,
+    /// How many edits of each batch (value keys) each batch (outer keys)
+    /// reverted.
+    reverted_by_batch: HashMap<BatchIndex, HashMap<BatchIndex, u64>>,
     cursors: HashMap<String, (Option<Cursor>, Option<Timestamp>)>,
 }
 
@@ -71,215 +83,311 @@ impl MemoryStore {
 }
 
 impl State {
-    fn mark_reverted(&mut self, key: &EventKey, report: &mut ApplyReport) -> bool {
-        let Some(record) = self.edits.get_mut(key) else {
-            return false;
-        };
-        if record.stored.reverted {
-            return false;
-        }
-        record.stored.reverted = true;
-        if let Some(batch) = self.batches.get_mut(record.batch) {
-            batch.batch.nb_reverted_edits += 1;
-        }
-        report.reverted += 1;
-        true
+    fn wiki(&self, wiki: &str) -> Option<WikiId> {
+        self.wikis.get(wiki).copied()
     }
 
-    fn apply_signal(
-        &mut self,
-        edit: &Edit,
-        signal: RevertSignal<'_>,
-        report: &mut ApplyReport,
-        touched: &mut HashSet<usize>,
-    ) {
-        let position = edit.position();
-        let wiki = self.wiki_id(&edit.wiki);
-        let targets: Vec<EventKey> = match signal {
-            RevertSignal::Undo { revision } => {
-                let key = (wiki, revision);
-                let targets = self.by_revision.get(&key).cloned().unwrap_or_default();
-                self.undone.insert(key);
-                targets
-            }
-            RevertSignal::Delete { title } | RevertSignal::Restore { title } => {
-                let key = (wiki, title.to_owned());
-                let is_delete = matches!(signal, RevertSignal::Delete { .. });
-                let latest = if is_delete {
-                    &mut self.latest_delete
-                } else {
-                    &mut self.latest_restore
-                };
-                let entry = latest.entry(key.clone()).or_insert(position);
-                *entry = (*entry).max(position);
-                self.by_title
-                    .get(&key)
-                    .into_iter()
-                    .flatten()
-                    .filter(|k| {
-                        self.edits.get(*k).is_some_and(|r| {
-                            let e = &r.stored.edit;
-                            let reverts = if is_delete {
-                                e.change_type.creates_page()
-                            } else {
-                                e.change_type.is_delete()
-                            };
-                            reverts && e.position() < position
-                        })
-                    })
-                    .cloned()
-                    .collect()
-            }
-        };
-        for target in targets {
-            if self.mark_reverted(&target, report)
-                && let Some(record) = self.edits.get(&target)
-            {
-                touched.insert(record.batch);
-            }
-        }
-    }
-
-    fn wiki_id(&mut self, wiki: &str) -> u32 {
+    fn wiki_id(&mut self, wiki: &str) -> WikiId {
         if let Some(id) = self.wikis.get(wiki) {
             return *id;
         }
-        let id = u32::try_from(self.wikis.len()).unwrap_or(u32::MAX);
+        let id = WikiId::try_from(self.wikis.len()).unwrap_or(WikiId::MAX);
         self.wikis.insert(wiki.to_owned(), id);
         id
     }
 
-    fn is_reverted(&self, wiki: u32, edit: &Edit) -> bool {
-        let position = edit.position();
-        let title = (wiki, edit.title.clone());
-        edit.new_revision
-            .is_some_and(|rev| self.undone.contains(&(wiki, rev)))
-            || (edit.change_type.creates_page()
-                && self
-                    .latest_delete
-                    .get(&title)
-                    .is_some_and(|d| *d > position))
-            || (edit.change_type.is_delete()
-                && self
-                    .latest_restore
-                    .get(&title)
-                    .is_some_and(|r| *r > position))
+    fn target(&self, wiki: WikiId, rcid: u64) -> Option<StoredTarget<BatchIndex>> {
+        let entry = self.edits.get(&(wiki, rcid))?;
+        Some(StoredTarget {
+            rcid,
+            batch: entry.batch,
+            revision: entry.edit.new_revision,
+            position: entry.edit.position(),
+            creates_page: entry.edit.change_type.creates_page(),
+            is_delete: entry.edit.change_type.is_delete(),
+            reverted_at: entry.reverted.map(|p| p.position),
+            reverted_by_batch: entry.reverted.and_then(|p| stored(p.batch)),
+        })
     }
 
-    fn apply(&mut self, chunk: &Chunk) -> ApplyReport {
-        let mut report = ApplyReport::default();
-        let mut touched = HashSet::new();
-        for item in &chunk.edits {
-            let edit = &item.edit;
+    /// Persists what the rules decided about `chunk`.
+    fn persist(&mut self, chunk: Chunk, decision: Decision<BatchIndex>) -> ApplyReport {
+        let Chunk {
+            source,
+            cursor,
+            latest_event_time,
+            edits,
+        } = chunk;
+        let mut new_ids = Vec::with_capacity(decision.batches.len());
+        for outcome in decision.batches {
+            let index = match outcome.id {
+                Some(index) => index,
+                None => {
+                    self.batches.push(BatchEntry {
+                        key: outcome.key.clone(),
+                        figures: outcome.figures.clone(),
+                        pages: HashSet::new(),
+                        tags: BTreeSet::new(),
+                        edits: Vec::new(),
+                    });
+                    let index = self.batches.len() - 1;
+                    self.batch_index.insert(outcome.key, index);
+                    index
+                }
+            };
+            new_ids.push(index);
+            if let Some(entry) = self.batches.get_mut(index) {
+                if outcome.changed {
+                    entry.figures = outcome.figures;
+                }
+                for i in outcome.new_pages {
+                    if let Some(item) = edits.get(i) {
+                        entry.pages.insert(item.edit.title.clone());
+                    }
+                }
+                entry.tags.extend(outcome.new_tags);
+            }
+        }
+        let resolve = |batch: BatchRef<BatchIndex>| match batch {
+            BatchRef::Stored(index) => Some(index),
+            BatchRef::Outcome(slot) => new_ids.get(slot).copied(),
+        };
+        let provenance = |p: Provenance<BatchIndex>| Provenance {
+            position: p.position,
+            rcid: p.rcid,
+            batch: p.batch.and_then(resolve).map(BatchRef::Stored),
+        };
+        for &i in &decision.other_events {
+            if let Some(item) = edits.get(i) {
+                let wiki = self.wiki_id(&item.edit.wiki);
+                self.seen.insert((wiki, item.edit.rcid));
+            }
+        }
+        for signal in &decision.signals {
+            let Some(item) = edits.get(signal.index) else {
+                continue;
+            };
+            let e = &item.edit;
+            let wiki = self.wiki_id(&e.wiki);
+            let stored = StoredSignal {
+                rcid: Some(e.rcid),
+                position: SignalPosition::Known(e.position()),
+                batch: signal.batch.and_then(|slot| new_ids.get(slot).copied()),
+            };
+            match signal.target {
+                SignalTarget::Revision(revision) => {
+                    self.undos.entry((wiki, revision)).or_default().push(stored);
+                }
+                SignalTarget::Page(action) => self
+                    .page_signals
+                    .entry((wiki, e.title.clone()))
+                    .or_default()
+                    .push((action, stored)),
+            }
+        }
+        for mark in &decision.reverts {
+            let Some(by) = edits.get(mark.by) else {
+                continue;
+            };
+            let wiki = self.wiki_id(&by.edit.wiki);
+            self.set_reverted((wiki, mark.rcid), provenance(mark.reverted_by));
+        }
+        // The edits themselves, moved out of the chunk.
+        let mut stored = decision.edits.into_iter().peekable();
+        for (i, item) in edits.into_iter().enumerate() {
+            let Some(new) = stored.next_if(|n| n.index == i) else {
+                continue;
+            };
+            let Some(&batch) = new_ids.get(new.batch) else {
+                continue;
+            };
+            let edit = item.edit;
             let wiki = self.wiki_id(&edit.wiki);
-            let event = (wiki, edit.rcid);
-            if !self.seen.insert(event) {
-                report.duplicates += 1;
-                continue;
-            }
-            if let Some(signal) = revert_signal(edit) {
-                self.apply_signal(edit, signal, &mut report, &mut touched);
-            }
-            let Some(attribution) = &item.attribution else {
-                continue;
-            };
-            let key = BatchKey::new(&edit.wiki, &attribution.tool, &attribution.uid);
-            let existing = self.batch_index.get(&key).copied();
-            if let Some(index) = existing
-                && self
-                    .batches
-                    .get(index)
-                    .is_some_and(|b| b.batch.user != attribution.user)
-            {
-                report.hijacked += 1;
-                continue;
-            }
-            let reverted = self.is_reverted(wiki, edit);
-            let index = existing.unwrap_or_else(|| {
-                self.batches.push(BatchState {
-                    batch: Batch {
-                        key: key.clone(),
-                        user: attribution.user.clone(),
-                        summary: truncate_chars(&attribution.summary, SUMMARY_MAX_CHARS).to_owned(),
-                        nb_edits: 0,
-                        nb_distinct_pages: 0,
-                        nb_new_pages: 0,
-                        nb_reverted_edits: 0,
-                        total_diffsize: 0,
-                        started: edit.timestamp,
-                        ended: edit.timestamp,
-                        tags: Vec::new(),
-                    },
-                    pages: HashSet::new(),
-                    tags: BTreeSet::new(),
-                    edits: Vec::new(),
-                });
-                self.batch_index.insert(key.clone(), self.batches.len() - 1);
-                self.batches.len() - 1
-            });
-            let Some(state) = self.batches.get_mut(index) else {
-                continue;
-            };
-            let batch = &mut state.batch;
-            batch.nb_edits += 1;
-            batch.total_diffsize = batch.total_diffsize.saturating_add(edit.diff_size());
-            batch.started = batch.started.min(edit.timestamp);
-            batch.ended = batch.ended.max(edit.timestamp);
-            if edit.change_type == editgroups_core::ChangeType::New {
-                batch.nb_new_pages += 1;
-            }
-            if reverted {
-                batch.nb_reverted_edits += 1;
-                report.reverted += 1;
-            }
-            if state.pages.insert(edit.title.clone()) {
-                state.batch.nb_distinct_pages += 1;
-            }
-            state.tags.extend(extract_tags(edit));
-            state.edits.push(event);
+            let key = (wiki, edit.rcid);
+            self.seen.insert(key);
             if let Some(rev) = edit.new_revision {
-                self.by_revision.entry((wiki, rev)).or_default().push(event);
+                self.by_revision
+                    .entry((wiki, rev))
+                    .or_default()
+                    .push(edit.rcid);
             }
-            // Only creations and deletions can be reverted by title.
             if edit.change_type.creates_page() || edit.change_type.is_delete() {
                 self.by_title
                     .entry((wiki, edit.title.clone()))
                     .or_default()
-                    .push(event);
+                    .push(edit.rcid);
+            }
+            if let Some(entry) = self.batches.get_mut(batch) {
+                entry.edits.push(edit.rcid);
             }
             self.edits.insert(
-                event,
-                StoredRecord {
-                    batch: index,
-                    stored: StoredEdit {
-                        edit: edit.clone(),
-                        reverted,
-                    },
+                key,
+                EditEntry {
+                    batch,
+                    edit,
+                    reverted: None,
                 },
             );
-            report.inserted += 1;
-            touched.insert(index);
+            if let Some(by) = new.reverted_by {
+                self.set_reverted(key, provenance(by));
+            }
         }
-        let entry = self.cursors.entry(chunk.source.clone()).or_default();
-        if chunk.cursor.is_some() {
-            entry.0.clone_from(&chunk.cursor);
+        for link in &decision.links {
+            let (Some(&batch), Some(reverting)) =
+                (new_ids.get(link.batch), resolve(link.reverting))
+            else {
+                continue;
+            };
+            let links = self.reverted_by_batch.entry(reverting).or_default();
+            let count = links.entry(batch).or_default();
+            *count = count.saturating_add_signed(link.delta);
+            if *count == 0 {
+                links.remove(&batch);
+            }
         }
-        entry.1 = entry.1.max(chunk.latest_event_time);
-        report.batches_touched = touched.len() as u64;
-        report
+        let entry = self.cursors.entry(source).or_default();
+        if cursor.is_some() {
+            entry.0 = cursor;
+        }
+        entry.1 = entry.1.max(latest_event_time);
+        decision.report
     }
 
-    fn batch_state(&self, key: &BatchKey) -> Option<&BatchState> {
-        self.batch_index.get(key).and_then(|i| self.batches.get(*i))
+    /// Records an edit's reverter.
+    fn set_reverted(&mut self, key: EventKey, reverted: Provenance<BatchIndex>) {
+        if let Some(entry) = self.edits.get_mut(&key) {
+            entry.reverted = Some(reverted);
+        }
     }
 
-    fn batch(&self, key: &BatchKey) -> Option<Batch> {
-        self.batch_state(key).map(|state| {
-            let mut batch = state.batch.clone();
-            batch.tags = state.tags.iter().cloned().collect();
-            sort_tags(&mut batch.tags);
-            batch
+    fn batch(&self, index: BatchIndex) -> Option<Batch> {
+        let entry = self.batches.get(index)?;
+        let f = &entry.figures;
+        let mut tags: Vec<String> = entry.tags.iter().cloned().collect();
+        sort_tags(&mut tags);
+        Some(Batch {
+            key: entry.key.clone(),
+            user: f.user.clone(),
+            summary: f.summary.clone(),
+            nb_edits: f.nb_edits,
+            nb_distinct_pages: f.nb_distinct_pages,
+            nb_new_pages: f.nb_new_pages,
+            nb_reverted_edits: f.nb_reverted_edits,
+            total_diffsize: f.total_diffsize,
+            started: f.started,
+            ended: f.ended,
+            tags,
         })
+    }
+
+    fn stored_edit(&self, entry: &EditEntry) -> StoredEdit {
+        StoredEdit {
+            edit: entry.edit.clone(),
+            reverted: entry.reverted.is_some(),
+            reverted_by: entry.reverted.and_then(|p| {
+                Some(RevertedBy {
+                    rcid: p.rcid?,
+                    batch: stored(p.batch)
+                        .and_then(|i| self.batches.get(i))
+                        .map(|b| b.key.clone()),
+                })
+            }),
+        }
+    }
+
+    /// Batches by index, newest `started` first.
+    fn newest_started(&self, indices: impl Iterator<Item = BatchIndex>) -> Vec<Batch> {
+        let mut batches: Vec<Batch> = indices.filter_map(|i| self.batch(i)).collect();
+        batches.sort_by(|a, b| b.started.cmp(&a.started).then_with(|| a.key.cmp(&b.key)));
+        batches
+    }
+}
+
+fn stored(batch: Option<BatchRef<BatchIndex>>) -> Option<BatchIndex> {
+    match batch? {
+        BatchRef::Stored(index) => Some(index),
+        BatchRef::Outcome(_) => None,
+    }
+}
+
+impl StoredState for State {
+    type BatchId = BatchIndex;
+
+    fn is_seen(&self, wiki: &str, rcid: u64) -> bool {
+        self.wiki(wiki)
+            .is_some_and(|w| self.seen.contains(&(w, rcid)))
+    }
+
+    fn batch(&self, key: &BatchKey) -> Option<(BatchIndex, &BatchFigures)> {
+        let index = *self.batch_index.get(key)?;
+        Some((index, &self.batches.get(index)?.figures))
+    }
+
+    fn batch_by_id(&self, id: BatchIndex) -> Option<(&BatchKey, &BatchFigures)> {
+        self.batches.get(id).map(|b| (&b.key, &b.figures))
+    }
+
+    fn has_page(&self, batch: BatchIndex, title: &str) -> bool {
+        self.batches
+            .get(batch)
+            .is_some_and(|b| b.pages.contains(title))
+    }
+
+    fn has_tag(&self, batch: BatchIndex, tag: &str) -> bool {
+        self.batches
+            .get(batch)
+            .is_some_and(|b| b.tags.contains(tag))
+    }
+
+    fn edits_with_revision(
+        &self,
+        wiki: &str,
+        revision: u64,
+        out: &mut Vec<StoredTarget<BatchIndex>>,
+    ) {
+        let Some(w) = self.wiki(wiki) else { return };
+        for &rcid in self.by_revision.get(&(w, revision)).into_iter().flatten() {
+            out.extend(self.target(w, rcid));
+        }
+    }
+
+    fn edits_on_page(&self, wiki: &str, title: &str, out: &mut Vec<StoredTarget<BatchIndex>>) {
+        let Some(w) = self.wiki(wiki) else { return };
+        for &rcid in self
+            .by_title
+            .get(&(w, title.to_owned()))
+            .into_iter()
+            .flatten()
+        {
+            out.extend(self.target(w, rcid));
+        }
+    }
+
+    fn undos_of(&self, wiki: &str, revision: u64, out: &mut Vec<StoredSignal<BatchIndex>>) {
+        let Some(w) = self.wiki(wiki) else { return };
+        out.extend(
+            self.undos
+                .get(&(w, revision))
+                .into_iter()
+                .flatten()
+                .copied(),
+        );
+    }
+
+    fn page_signals(
+        &self,
+        wiki: &str,
+        title: &str,
+        out: &mut Vec<(PageAction, StoredSignal<BatchIndex>)>,
+    ) {
+        let Some(w) = self.wiki(wiki) else { return };
+        out.extend(
+            self.page_signals
+                .get(&(w, title.to_owned()))
+                .into_iter()
+                .flatten()
+                .copied(),
+        );
     }
 }
 
@@ -294,10 +402,19 @@ fn page<T>(items: impl Iterator<Item = T>, limit: u64, offset: u64) -> Vec<T> {
     }
 }
 
+fn rule_error(e: rulebook::StateError) -> StoreError {
+    StoreError::Corrupt {
+        store: "memory",
+        message: e.to_string(),
+    }
+}
+
 #[async_trait]
 impl BatchStore for MemoryStore {
-    async fn apply(&self, chunk: &Chunk) -> Result<ApplyReport, StoreError> {
-        Ok(self.state()?.apply(chunk))
+    async fn apply(&self, chunk: Chunk) -> Result<ApplyReport, StoreError> {
+        let mut state = self.state()?;
+        let decision = rulebook::decide(&chunk, &*state).map_err(rule_error)?;
+        Ok(state.persist(chunk, decision))
     }
 
     async fn cursor(&self, source: &str) -> Result<Option<Cursor>, StoreError> {
@@ -309,31 +426,31 @@ impl BatchStore for MemoryStore {
     }
 
     async fn batch(&self, key: &BatchKey) -> Result<Option<Batch>, StoreError> {
-        Ok(self.state()?.batch(key))
+        let state = self.state()?;
+        Ok(state.batch_index.get(key).and_then(|&i| state.batch(i)))
     }
 
     async fn list_batches(&self, query: &BatchQuery) -> Result<Vec<Batch>, StoreError> {
         let state = self.state()?;
-        let mut found: Vec<&BatchState> = state
+        let mut found: Vec<&BatchEntry> = state
             .batches
             .iter()
-            .filter(|s| {
-                let b = &s.batch;
+            .filter(|b| {
                 query.wiki.as_ref().is_none_or(|w| *w == b.key.wiki)
                     && query.tool.as_ref().is_none_or(|t| *t == b.key.tool)
-                    && query.user.as_ref().is_none_or(|u| *u == b.user)
-                    && query.tags.iter().all(|t| s.tags.contains(t))
+                    && query.user.as_ref().is_none_or(|u| *u == b.figures.user)
+                    && query.tags.iter().all(|t| b.tags.contains(t))
             })
             .collect();
         found.sort_by(|a, b| {
-            b.batch
+            b.figures
                 .ended
-                .cmp(&a.batch.ended)
-                .then_with(|| a.batch.key.cmp(&b.batch.key))
+                .cmp(&a.figures.ended)
+                .then_with(|| a.key.cmp(&b.key))
         });
         Ok(page(found.into_iter(), query.limit, query.offset)
             .into_iter()
-            .filter_map(|s| state.batch(&s.batch.key))
+            .filter_map(|b| state.batch_index.get(&b.key).and_then(|&i| state.batch(i)))
             .collect())
     }
 
@@ -343,17 +460,24 @@ impl BatchStore for MemoryStore {
         page_of: Page,
     ) -> Result<Vec<StoredEdit>, StoreError> {
         let state = self.state()?;
-        let Some(batch) = state.batch_state(key) else {
+        let Some(batch) = state
+            .batch_index
+            .get(key)
+            .and_then(|&i| state.batches.get(i))
+        else {
             return Ok(Vec::new());
         };
-        let mut edits: Vec<&StoredEdit> = batch
+        let Some(wiki) = state.wiki(&batch.key.wiki) else {
+            return Ok(Vec::new());
+        };
+        let mut edits: Vec<&EditEntry> = batch
             .edits
             .iter()
-            .filter_map(|k| state.edits.get(k).map(|r| &r.stored))
+            .filter_map(|rcid| state.edits.get(&(wiki, *rcid)))
             .collect();
         edits.sort_by_key(|e| std::cmp::Reverse(e.edit.position()));
         Ok(page(
-            edits.into_iter().cloned(),
+            edits.into_iter().map(|e| state.stored_edit(e)),
             page_of.limit,
             page_of.offset,
         ))
@@ -362,10 +486,10 @@ impl BatchStore for MemoryStore {
     async fn tools(&self) -> Result<Vec<ToolStats>, StoreError> {
         let state = self.state()?;
         let mut tools: BTreeMap<&str, (u64, BTreeSet<&str>)> = BTreeMap::new();
-        for state in &state.batches {
-            let entry = tools.entry(&state.batch.key.tool).or_default();
+        for batch in &state.batches {
+            let entry = tools.entry(&batch.key.tool).or_default();
             entry.0 += 1;
-            entry.1.insert(&state.batch.user);
+            entry.1.insert(&batch.figures.user);
         }
         Ok(tools
             .into_iter()
@@ -375,6 +499,32 @@ impl BatchStore for MemoryStore {
                 nb_users: users.len() as u64,
             })
             .collect())
+    }
+
+    async fn reverting_batches(&self, key: &BatchKey) -> Result<Vec<Batch>, StoreError> {
+        let state = self.state()?;
+        let Some(&target) = state.batch_index.get(key) else {
+            return Ok(Vec::new());
+        };
+        let reverters = state
+            .reverted_by_batch
+            .iter()
+            .filter(|(_, links)| links.contains_key(&target))
+            .map(|(by, _)| *by);
+        Ok(state.newest_started(reverters))
+    }
+
+    async fn reverted_batches(&self, key: &BatchKey) -> Result<Vec<Batch>, StoreError> {
+        let state = self.state()?;
+        let Some(by) = state.batch_index.get(key) else {
+            return Ok(Vec::new());
+        };
+        let targets = state
+            .reverted_by_batch
+            .get(by)
+            .into_iter()
+            .flat_map(|links| links.keys().copied());
+        Ok(state.newest_started(targets))
     }
 
     async fn latest_event_time(&self) -> Result<Option<Timestamp>, StoreError> {

@@ -1,8 +1,8 @@
 //! The store's state is a function of the set of events: chunking, re-delivery and
 //! reverts arriving before the edits they revert change nothing.
 
-use editgroups_core::testing::{attributed, chunk, edit, unattributed};
-use editgroups_core::{Batch, BatchQuery, BatchStore, ChunkEdit, Page};
+use editgroups_core::testing::{EditBuilder, attributed, chunk, edit, unattributed};
+use editgroups_core::{Batch, BatchKey, BatchQuery, BatchStore, ChunkEdit, Page, RevertedBy};
 use editgroups_store::MemoryStore;
 use proptest::prelude::*;
 
@@ -16,17 +16,18 @@ enum Event {
         user: u8,
         create: bool,
     },
-    /// An undo of the revision of the `n`-th event (by rcid), whatever it is.
-    Undo { target: u8 },
-    /// A deletion or restore of a page, unattributed.
-    Delete { page: u8, restore: bool },
+    /// An undo of the revision of the `n`-th event (by rcid), whatever it is; by
+    /// a batch of its own (`by`) or by hand.
+    Undo { target: u8, by: bool },
+    /// A deletion or restore of a page, by a batch of its own or by hand.
+    Delete { page: u8, restore: bool, by: bool },
 }
 
 fn event() -> impl Strategy<Value = Event> {
     prop_oneof![
         6 => (0..6u8, 0..4u8, 0..3u8, any::<bool>()).prop_map(|(page, batch, user, create)| Event::Edit { page, batch, user, create }),
-        2 => any::<u8>().prop_map(|target| Event::Undo { target }),
-        2 => (0..6u8, any::<bool>()).prop_map(|(page, restore)| Event::Delete { page, restore }),
+        2 => (any::<u8>(), any::<bool>()).prop_map(|(target, by)| Event::Undo { target, by }),
+        2 => (0..6u8, any::<bool>(), any::<bool>()).prop_map(|(page, restore, by)| Event::Delete { page, restore, by }),
     ]
 }
 
@@ -54,26 +55,61 @@ fn materialise(events: &[Event]) -> Vec<ChunkEdit> {
                     }
                     attributed(b, "OR", &format!("b{batch}"), &format!("u{user}"))
                 }
-                Event::Undo { target } => {
+                Event::Undo { target, by } => {
                     let target = u64::from(*target) % n.max(1) + 1;
-                    unattributed(base.comment(&format!("/* undo:0||{}|X */ no", target * 10 + 1)))
+                    signal(
+                        base.comment(&format!("/* undo:0||{}|X */ no", target * 10 + 1)),
+                        *by,
+                        rcid,
+                    )
                 }
-                Event::Delete { page, restore } => {
+                Event::Delete { page, restore, by } => {
                     let action = if *restore { "restore" } else { "delete" };
-                    unattributed(base.title(&format!("Q{page}")).log("delete", action))
+                    signal(
+                        base.title(&format!("Q{page}")).log("delete", action),
+                        *by,
+                        rcid,
+                    )
                 }
             }
         })
         .collect()
 }
 
-async fn state(store: &MemoryStore) -> Vec<(Batch, Vec<(u64, bool)>)> {
+/// A revert signal, by hand or by a batch of its own (so that it may move
+/// anywhere without taking a batch from another author).
+fn signal(event: EditBuilder, by_batch: bool, rcid: u64) -> ChunkEdit {
+    if by_batch {
+        attributed(event, "EG", &format!("r{rcid}"), "Reverter")
+    } else {
+        unattributed(event)
+    }
+}
+
+/// Every batch with its edits (rc id, reverted, reverting event), and the
+/// batches each batch reverted and was reverted by.
+type State = Vec<(
+    Batch,
+    Vec<(u64, bool, Option<RevertedBy>)>,
+    Vec<BatchKey>,
+    Vec<BatchKey>,
+)>;
+
+async fn state(store: &MemoryStore) -> State {
     let mut out = Vec::new();
     for batch in store.list_batches(&BatchQuery::new()).await.unwrap() {
         let edits = store.batch_edits(&batch.key, Page::all()).await.unwrap();
+        let keys = |batches: Vec<Batch>| batches.into_iter().map(|b| b.key).collect::<Vec<_>>();
+        let reverting = keys(store.reverting_batches(&batch.key).await.unwrap());
+        let reverted = keys(store.reverted_batches(&batch.key).await.unwrap());
         out.push((
             batch,
-            edits.iter().map(|e| (e.edit.rcid, e.reverted)).collect(),
+            edits
+                .into_iter()
+                .map(|e| (e.edit.rcid, e.reverted, e.reverted_by))
+                .collect(),
+            reverting,
+            reverted,
         ));
     }
     out
@@ -83,7 +119,7 @@ async fn ingest(chunks: Vec<Vec<ChunkEdit>>) -> MemoryStore {
     let store = MemoryStore::new();
     for (i, edits) in chunks.into_iter().enumerate() {
         store
-            .apply(&chunk("p", &i.to_string(), edits))
+            .apply(chunk("p", &i.to_string(), edits))
             .await
             .unwrap();
     }
@@ -145,17 +181,21 @@ proptest! {
     fn reverts_may_arrive_before_the_edits_they_revert(events in prop::collection::vec(event(), 1..60), seed in any::<u64>()) {
         let edits = materialise(&events);
         let in_order = run(ingest(vec![edits.clone()]));
-        // Move every unattributed revert signal to a random earlier place; attributed
-        // edits keep their order (the first author of a batch owns it).
-        let (signals, mut reordered): (Vec<ChunkEdit>, Vec<ChunkEdit>) =
-            edits.into_iter().partition(|e| e.attribution.is_none());
+        // Move every revert signal to a random place; the other attributed edits
+        // keep their order (the first author of a batch owns it).
+        let (signals, mut reordered): (Vec<ChunkEdit>, Vec<ChunkEdit>) = edits
+            .into_iter()
+            .partition(|e| e.attribution.as_ref().is_none_or(|m| m.tool == "EG"));
         let mut rng = seed;
         for signal in signals {
             rng = rng.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
             let at = (rng >> 33) as usize % (reordered.len() + 1);
             reordered.insert(at, signal);
         }
+        let expected = run(state(&in_order));
+        let whole = run(ingest(vec![reordered.clone()]));
+        prop_assert_eq!(&expected, &run(state(&whole)), "reordered, in one chunk");
         let shuffled = run(ingest(reordered.into_iter().map(|e| vec![e]).collect()));
-        prop_assert_eq!(run(state(&in_order)), run(state(&shuffled)));
+        prop_assert_eq!(&expected, &run(state(&shuffled)), "reordered, one event a chunk");
     }
 }

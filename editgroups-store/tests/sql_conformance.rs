@@ -45,7 +45,7 @@ async fn reopen_keeps_data(kind: Kind) {
     let db = TestDb::new(kind, "reopen").await;
     let store = db.open().await;
     store
-        .apply(&chunk(
+        .apply(chunk(
             "s",
             "1",
             vec![attributed(edit("w", 1), "OR", "abc", "Ann")],
@@ -173,7 +173,7 @@ async fn ids_beyond_the_signed_range_are_refused_clearly() {
     let store = SqlStore::open("sqlite::memory:").await.unwrap();
     let mut huge = attributed(edit("w", 1), "OR", "abc", "Ann");
     huge.edit.rcid = u64::MAX;
-    let err = store.apply(&chunk("s", "1", vec![huge])).await.unwrap_err();
+    let err = store.apply(chunk("s", "1", vec![huge])).await.unwrap_err();
     assert!(err.to_string().contains("does not fit"), "{err}");
     assert_eq!(store.cursor("s").await.unwrap(), None, "nothing was stored");
 }
@@ -200,7 +200,7 @@ async fn sqlite_checkpoints_run_in_the_background() {
             })
             .collect();
         store
-            .apply(&chunk("s", &c.to_string(), edits))
+            .apply(chunk("s", &c.to_string(), edits))
             .await
             .unwrap();
     }

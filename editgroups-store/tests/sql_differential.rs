@@ -169,8 +169,17 @@ fn chunks(w: &str, events: Vec<ChunkEdit>, sizes: &[usize]) -> Vec<Chunk> {
     out
 }
 
+/// Every batch with its edits, the batches that reverted it and those it
+/// reverted.
+type BatchState = (
+    editgroups_core::Batch,
+    Vec<editgroups_core::StoredEdit>,
+    Vec<editgroups_core::Batch>,
+    Vec<editgroups_core::Batch>,
+);
+
 type Snapshot = (
-    Vec<(editgroups_core::Batch, Vec<editgroups_core::StoredEdit>)>,
+    Vec<BatchState>,
     Vec<ToolStats>,
     Option<Cursor>,
     Option<Timestamp>,
@@ -184,7 +193,9 @@ async fn snapshot(store: &dyn BatchStore, w: &str) -> Snapshot {
         .unwrap()
     {
         let edits = store.batch_edits(&batch.key, Page::all()).await.unwrap();
-        batches.push((batch, edits));
+        let reverting = store.reverting_batches(&batch.key).await.unwrap();
+        let reverted = store.reverted_batches(&batch.key).await.unwrap();
+        batches.push((batch, edits, reverting, reverted));
     }
     (
         batches,
@@ -240,8 +251,8 @@ async fn differential(kind: Kind, writers: Writers) {
             let w = format!("w{n}");
             runtime.block_on(async {
                 for (i, chunk) in chunks(&w, events(&w, &ops), &sizes).iter().enumerate() {
-                    let expected = memory.apply(chunk).await.unwrap();
-                    let got = sql[i % sql.len()].apply(chunk).await.unwrap();
+                    let expected = memory.apply(chunk.clone()).await.unwrap();
+                    let got = sql[i % sql.len()].apply(chunk.clone()).await.unwrap();
                     prop_assert_eq!(got, expected, "report of a chunk of {:?}", ops);
                 }
                 prop_assert_eq!(snapshot(&sql[0], &w).await, snapshot(&memory, &w).await);

@@ -324,6 +324,7 @@ mod tests {
         let edit = StoredEdit {
             edit: editgroups_core::testing::edit("wikidatawiki", 7).build(),
             reverted: true,
+            reverted_by: None,
         };
         let mut out = Vec::new();
         write_batch_detail(&mut out, &batch(), &[edit], Format::Jsonl).unwrap();

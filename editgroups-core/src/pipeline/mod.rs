@@ -5,7 +5,7 @@ mod stats;
 pub use stats::{PipelineStats, StatsSnapshot};
 
 use crate::matcher::{RegexToolMatcher, ToolMatcher};
-use crate::revert::revert_signal;
+use crate::rulebook::signal_of;
 use crate::source::{EditSource, SkipReason, SourceError, SourceItem};
 use crate::store::{
     ApplyReport, BatchStore, Chunk, ChunkEdit, StoreError, attribution_fits, edit_fits,
@@ -361,7 +361,7 @@ impl Pipeline {
                 });
                 if attribution.is_some() {
                     self.stats.attributed();
-                } else if revert_signal(&edit).is_none() {
+                } else if signal_of(&edit).is_none() {
                     return;
                 }
                 pending.chunk.edits.push(ChunkEdit {
@@ -386,8 +386,8 @@ impl Pipeline {
         let chunk = std::mem::replace(pending, Pending::new(source)).chunk;
         let store = Arc::clone(&self.store);
         *storing = Some(Box::pin(async move {
-            let result = store.apply(&chunk).await;
-            (result, chunk.edits.len())
+            let events = chunk.edits.len();
+            (store.apply(chunk).await, events)
         }));
         Ok(())
     }

@@ -115,37 +115,54 @@ pub fn sort_tags(tags: &mut [String]) {
 
 /// The tags of one edit, from its summary and change type.
 pub fn extract_tags(edit: &Edit) -> Vec<String> {
-    let mut tags = extract_comment_tags(edit.comment_str());
+    let mut tags = Vec::new();
+    for_each_tag(edit, |tag| tags.push(tag.to_owned()));
+    tags
+}
+
+/// Calls `f` with each tag of one edit, without allocating for each: the hot
+/// path of ingestion, where most tags are already known to their batch.
+pub fn for_each_tag(edit: &Edit, mut f: impl FnMut(&str)) {
+    for_each_comment_tag(edit.comment_str(), &mut f);
     let kind = edit.change_type.kind();
     if matches!(kind, "delete" | "restore" | "upload") {
-        tags.push(kind.to_owned());
+        f(kind);
     }
-    tags
 }
 
 /// The tags found in an edit summary alone.
 pub fn extract_comment_tags(comment: &str) -> Vec<String> {
     let mut tags = Vec::new();
+    for_each_comment_tag(comment, |tag| tags.push(tag.to_owned()));
+    tags
+}
+
+fn for_each_comment_tag(comment: &str, mut f: impl FnMut(&str)) {
     // Every tag pattern starts with an autocomment.
     if !comment.starts_with("/* ") {
-        return tags;
+        return;
     }
     let action = ACTION
         .captures(comment)
         .and_then(|c| c.get(1))
         .map(|m| m.as_str());
     if let Some(action) = action {
-        tags.push(action.to_owned());
+        f(action);
     }
+    // Prefixed tags are built in one reused buffer.
+    let mut buffer = String::new();
     if let Some(pid) = PROPERTY.captures(comment).and_then(|c| c.get(1)) {
-        tags.push(format!("prop-{}", pid.as_str()));
+        buffer.push_str("prop-");
+        buffer.push_str(pid.as_str());
+        f(&buffer);
     }
     if let Some(code) = LANGUAGE.captures(comment).and_then(|c| c.get(1)) {
         let is_site = action.is_some_and(|a| a.contains("sitelink"));
-        let prefix = if is_site { "site-" } else { "lang-" };
-        tags.push(format!("{prefix}{}", code.as_str()));
+        buffer.clear();
+        buffer.push_str(if is_site { "site-" } else { "lang-" });
+        buffer.push_str(code.as_str());
+        f(&buffer);
     }
-    tags
 }
 
 #[cfg(test)]

@@ -34,7 +34,7 @@ pub async fn run_all(store: &dyn BatchStore) {
 }
 
 async fn apply(store: &dyn BatchStore, chunk: Chunk) -> crate::ApplyReport {
-    match store.apply(&chunk).await {
+    match store.apply(chunk).await {
         Ok(report) => report,
         Err(e) => panic!("apply failed: {e}"),
     }

@@ -79,6 +79,13 @@ pub(crate) enum Conflict<'a> {
         /// The columns to overwrite.
         columns: &'a [&'a Col],
     },
+    /// Add these (integer) columns' new values to the stored ones.
+    Add {
+        /// The unique key that conflicts.
+        key: &'a [&'a Col],
+        /// The columns to add to.
+        columns: &'a [&'a Col],
+    },
 }
 
 /// Inserts rows (each with one value per column) in as few statements as the
@@ -229,7 +236,7 @@ where
         sql.push(')');
         values.extend(row);
     }
-    push_conflict(backend, conflict, &mut sql);
+    push_conflict(backend, table, conflict, &mut sql);
     Ok(Statement::from_sql_and_values(backend, sql, values))
 }
 
@@ -248,7 +255,30 @@ fn push_insert_into(backend: DbBackend, table: &Col, columns: &[&Col], sql: &mut
 }
 
 /// Appends what to do on a conflicting key.
-fn push_conflict(backend: DbBackend, conflict: Conflict<'_>, sql: &mut String) {
+fn push_conflict(backend: DbBackend, table: &Col, conflict: Conflict<'_>, sql: &mut String) {
+    if let Conflict::Add { key, columns } = conflict {
+        push_conflict_key(backend, key, sql);
+        for (i, col) in columns.iter().enumerate() {
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            quote(backend, *col, sql);
+            sql.push_str(" = ");
+            if backend == DbBackend::MySql {
+                quote(backend, *col, sql);
+                sql.push_str(" + VALUES(");
+                quote(backend, *col, sql);
+                sql.push(')');
+            } else {
+                quote(backend, table, sql);
+                sql.push('.');
+                quote(backend, *col, sql);
+                sql.push_str(" + excluded.");
+                quote(backend, *col, sql);
+            }
+        }
+        return;
+    }
     if let Conflict::Update { key, columns } = conflict {
         if backend == DbBackend::MySql {
             sql.push_str(" ON DUPLICATE KEY UPDATE ");
@@ -279,6 +309,22 @@ fn push_conflict(backend: DbBackend, conflict: Conflict<'_>, sql: &mut String) {
                 quote(backend, *col, sql);
             }
         }
+    }
+}
+
+/// Appends `ON DUPLICATE KEY UPDATE ` or `ON CONFLICT (key) DO UPDATE SET `.
+fn push_conflict_key(backend: DbBackend, key: &[&Col], sql: &mut String) {
+    if backend == DbBackend::MySql {
+        sql.push_str(" ON DUPLICATE KEY UPDATE ");
+    } else {
+        sql.push_str(" ON CONFLICT (");
+        for (i, col) in key.iter().enumerate() {
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            quote(backend, *col, sql);
+        }
+        sql.push_str(") DO UPDATE SET ");
     }
 }
 
@@ -321,7 +367,7 @@ fn postgres_unnest_insert(
         let _ = write!(sql, "{}${}::{ty}[]", if c == 0 { "" } else { ", " }, c + 1);
     }
     sql.push(')');
-    push_conflict(backend, conflict, &mut sql);
+    push_conflict(backend, table, conflict, &mut sql);
     let values = arrays.into_iter().map(|mut array| {
         array.push('}');
         Value::from(array)

@@ -2,9 +2,9 @@
 //!
 //! Applying a chunk reads the stored state it depends on: whether its events were
 //! seen, its batches with their pages and tags, the edits its undos revert, the
-//! undone revisions. Most of that was written by the previous chunks of the same
-//! store, so it is kept here after each commit and read from here instead of the
-//! database.
+//! undos of its edits' revisions. Most of that was written by the previous chunks
+//! of the same store, so it is kept here after each commit and read from here
+//! instead of the database.
 //!
 //! The cache is only trusted while this store is the database's only writer: every
 //! commit bumps a generation number in the writer lock row, and a transaction that
@@ -13,12 +13,12 @@
 //! are not seen; hosts must not make them.
 //!
 //! Memory stays bounded: ranges of ids are remembered above a floor that rises
-//! when a set grows too large (below it the database is asked), and batches are
+//! when a map grows too large (below it the database is asked), and batches are
 //! evicted, least recently used first.
 
 use super::{FastMap, FastSet};
 use editgroups_core::BatchKey;
-use editgroups_core::edit::{EventPosition, Timestamp};
+use editgroups_core::rulebook::{BatchFigures, SignalPosition, StoredSignal, StoredTarget};
 
 /// How much a [`SqlStore`](super::SqlStore) remembers of its own writes between
 /// chunks (see [`SqlStore::with_cache_limits`](super::SqlStore::with_cache_limits)).
@@ -31,7 +31,7 @@ use editgroups_core::edit::{EventPosition, Timestamp};
 pub struct CacheLimits {
     /// Stored rc ids remembered per wiki (for finding re-delivered events).
     pub events: usize,
-    /// Undone revisions remembered per wiki.
+    /// Revisions remembered per wiki with the undos that name them.
     pub undone_revisions: usize,
     /// Edits remembered per wiki, by the revision they made (for undos).
     pub edits: usize,
@@ -71,15 +71,8 @@ impl CacheLimits {
 pub(crate) struct CachedBatch {
     pub(crate) id: i64,
     pub(crate) tool_id: i64,
-    pub(crate) user: String,
-    pub(crate) summary: String,
-    pub(crate) nb_edits: u64,
-    pub(crate) nb_distinct_pages: u64,
-    pub(crate) nb_new_pages: u64,
-    pub(crate) nb_reverted_edits: u64,
-    pub(crate) total_diffsize: i64,
-    pub(crate) started: Timestamp,
-    pub(crate) ended: Timestamp,
+    pub(crate) key: BatchKey,
+    pub(crate) figures: BatchFigures,
     /// Titles known to be among its pages.
     pub(crate) pages: FastSet<String>,
     /// Whether `pages` holds all of them (the batch was created by this store).
@@ -94,47 +87,48 @@ struct BatchEntry {
     last_used: u64,
 }
 
-/// A stored edit, as the revert rules see it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct CachedEdit {
-    pub(crate) rcid: u64,
-    pub(crate) batch_id: i64,
-    pub(crate) position: EventPosition,
-    pub(crate) creates_page: bool,
-    pub(crate) is_delete: bool,
-    pub(crate) reverted: bool,
-}
-
-/// A set of ids complete above a floor: every stored id at or above `floor` is in
-/// `ids`.
-#[derive(Debug, Default)]
-pub(crate) struct FloorSet {
+/// Ids complete above a floor: every stored id at or above `floor` is a key of
+/// `map`, with what is known of it.
+#[derive(Debug)]
+pub(crate) struct FloorMap<V> {
     floor: u64,
-    ids: FastSet<u64>,
+    map: FastMap<u64, V>,
 }
 
-impl FloorSet {
+impl<V> Default for FloorMap<V> {
+    fn default() -> Self {
+        Self::above(0)
+    }
+}
+
+impl<V> FloorMap<V> {
     fn above(floor: u64) -> Self {
         Self {
             floor,
-            ids: FastSet::default(),
+            map: FastMap::default(),
         }
     }
 
-    /// Whether `id` is stored, when this set knows.
-    pub(crate) fn knows(&self, id: u64) -> Option<bool> {
-        (id >= self.floor).then(|| self.ids.contains(&id))
+    /// What is stored under `id`, when this map knows: `Some(None)` for nothing.
+    pub(crate) fn knows(&self, id: u64) -> Option<Option<&V>> {
+        (id >= self.floor).then(|| self.map.get(&id))
     }
 
-    fn insert(&mut self, id: u64, max: usize) {
-        if id >= self.floor {
-            self.ids.insert(id);
-            if self.ids.len() > max {
-                self.floor = raise_floor(self.ids.iter().copied(), max / 2);
-                let floor = self.floor;
-                self.ids.retain(|&id| id >= floor);
+    /// The entry of `id` (created with `default`), when at or above the floor;
+    /// the floor rises past `max` entries.
+    fn entry(&mut self, id: u64, max: usize, default: impl FnOnce() -> V) -> Option<&mut V> {
+        if id < self.floor {
+            return None;
+        }
+        if !self.map.contains_key(&id) && self.map.len() >= max {
+            self.floor = raise_floor(self.map.keys().copied().chain([id]), max / 2);
+            let floor = self.floor;
+            self.map.retain(|&k, _| k >= floor);
+            if id < floor {
+                return None;
             }
         }
+        Some(self.map.entry(id).or_insert_with(default))
     }
 }
 
@@ -156,12 +150,11 @@ fn raise_floor(ids: impl Iterator<Item = u64>, keep: usize) -> u64 {
 #[derive(Debug, Default)]
 pub(crate) struct WikiCache {
     /// Stored events (edits and other events), by rc id.
-    pub(crate) seen: FloorSet,
-    /// Undone revisions.
-    pub(crate) undone: FloorSet,
-    /// Every stored edit whose new revision is at or above this is in `edits`.
-    edits_floor: u64,
-    edits: FastMap<u64, Vec<CachedEdit>>,
+    pub(crate) seen: FloorMap<()>,
+    /// Stored undos, by the revision they name.
+    pub(crate) undos: FloorMap<Vec<StoredSignal<i64>>>,
+    /// Stored edits, by the revision they made.
+    pub(crate) edits: FloorMap<Vec<StoredTarget<i64>>>,
 }
 
 impl WikiCache {
@@ -173,32 +166,9 @@ impl WikiCache {
     ) -> Self {
         let above = |max: Option<u64>| max.map_or(0, |m| m.saturating_add(1));
         Self {
-            seen: FloorSet::above(above(max_rcid)),
-            undone: FloorSet::above(above(max_undone)),
-            edits_floor: above(max_revision),
-            edits: FastMap::default(),
-        }
-    }
-
-    /// The stored edits that made `revision`, when this cache knows.
-    pub(crate) fn edits_of(&self, revision: u64) -> Option<&[CachedEdit]> {
-        (revision >= self.edits_floor)
-            .then(|| self.edits.get(&revision).map_or(&[][..], Vec::as_slice))
-    }
-
-    fn put_edit(&mut self, revision: u64, edit: CachedEdit, max: usize) {
-        if revision < self.edits_floor {
-            return;
-        }
-        let edits = self.edits.entry(revision).or_default();
-        match edits.iter_mut().find(|e| e.rcid == edit.rcid) {
-            Some(known) => *known = edit,
-            None => edits.push(edit),
-        }
-        if self.edits.len() > max {
-            self.edits_floor = raise_floor(self.edits.keys().copied(), max / 2);
-            let floor = self.edits_floor;
-            self.edits.retain(|&rev, _| rev >= floor);
+            seen: FloorMap::above(above(max_rcid)),
+            undos: FloorMap::above(above(max_undone)),
+            edits: FloorMap::above(above(max_revision)),
         }
     }
 }
@@ -254,24 +224,28 @@ impl Cache {
         self.evict();
     }
 
-    /// A remembered batch, marked as used.
-    pub(crate) fn batch(&mut self, key: &BatchKey) -> Option<&CachedBatch> {
-        let clock = self.clock;
-        self.batches.get_mut(key).map(|entry| {
-            entry.last_used = clock;
-            &entry.batch
-        })
+    /// A remembered batch.
+    pub(crate) fn batch(&self, key: &BatchKey) -> Option<&CachedBatch> {
+        self.batches.get(key).map(|entry| &entry.batch)
     }
 
-    /// The key of a remembered batch.
-    pub(crate) fn key_of(&self, id: i64) -> Option<&BatchKey> {
-        self.keys_by_id.get(&id)
+    /// A remembered batch by id.
+    pub(crate) fn batch_by_id(&self, id: i64) -> Option<&CachedBatch> {
+        self.keys_by_id.get(&id).and_then(|key| self.batch(key))
+    }
+
+    /// Marks a remembered batch as used by the chunk at hand.
+    pub(crate) fn touch(&mut self, key: &BatchKey) {
+        let clock = self.clock;
+        if let Some(entry) = self.batches.get_mut(key) {
+            entry.last_used = clock;
+        }
     }
 
     /// Remembers a batch as committed. Its pages add to those already known; they
     /// stay complete if they were.
-    pub(crate) fn put_batch(&mut self, key: &BatchKey, mut batch: CachedBatch) {
-        if let Some(old) = self.batches.remove(key) {
+    pub(crate) fn put_batch(&mut self, mut batch: CachedBatch) {
+        if let Some(old) = self.batches.remove(&batch.key) {
             self.titles -= old.batch.pages.len();
             batch.pages_complete |= old.batch.pages_complete;
             let mut pages = old.batch.pages;
@@ -279,12 +253,22 @@ impl Cache {
             batch.pages = pages;
         }
         self.titles += batch.pages.len();
-        self.keys_by_id.insert(batch.id, key.clone());
+        self.keys_by_id.insert(batch.id, batch.key.clone());
         let entry = BatchEntry {
-            batch,
             last_used: self.clock,
+            batch,
         };
-        self.batches.insert(key.clone(), entry);
+        self.batches.insert(entry.batch.key.clone(), entry);
+    }
+
+    /// The remembered batch, to update in place after a commit.
+    pub(crate) fn batch_mut(&mut self, key: &BatchKey) -> Option<&mut CachedBatch> {
+        self.batches.get_mut(key).map(|entry| &mut entry.batch)
+    }
+
+    /// Counts pages added to a remembered batch in place.
+    pub(crate) fn added_titles(&mut self, count: usize) {
+        self.titles += count;
     }
 
     /// Forgets a batch.
@@ -295,24 +279,64 @@ impl Cache {
         }
     }
 
-    /// Remembers a stored edit (or its new revert mark).
-    pub(crate) fn put_edit(&mut self, wiki: &str, revision: u64, edit: CachedEdit) {
-        if let Some(w) = self.wikis.get_mut(wiki) {
-            w.put_edit(revision, edit, self.limits.edits);
+    /// Remembers a stored edit, or its new revert mark, by the revision it made.
+    pub(crate) fn put_edit(&mut self, wiki: &str, revision: u64, edit: StoredTarget<i64>) {
+        let max = self.limits.edits;
+        if let Some(edits) = self
+            .wikis
+            .get_mut(wiki)
+            .and_then(|w| w.edits.entry(revision, max, Vec::new))
+        {
+            match edits.iter_mut().find(|e| e.rcid == edit.rcid) {
+                Some(known) => *known = edit,
+                None => edits.push(edit),
+            }
+        }
+    }
+
+    /// Updates the revert mark of a remembered edit.
+    pub(crate) fn mark_edit(
+        &mut self,
+        wiki: &str,
+        revision: u64,
+        rcid: u64,
+        at: SignalPosition,
+        by_batch: Option<i64>,
+    ) {
+        let Some(w) = self.wikis.get_mut(wiki) else {
+            return;
+        };
+        if revision < w.edits.floor {
+            return;
+        }
+        if let Some(edit) = w
+            .edits
+            .map
+            .get_mut(&revision)
+            .and_then(|edits| edits.iter_mut().find(|e| e.rcid == rcid))
+        {
+            edit.reverted_at = Some(at);
+            edit.reverted_by_batch = by_batch;
         }
     }
 
     /// Remembers a stored event.
     pub(crate) fn put_seen(&mut self, wiki: &str, rcid: u64) {
+        let max = self.limits.events;
         if let Some(w) = self.wikis.get_mut(wiki) {
-            w.seen.insert(rcid, self.limits.events);
+            w.seen.entry(rcid, max, || ());
         }
     }
 
-    /// Remembers an undone revision.
-    pub(crate) fn put_undone(&mut self, wiki: &str, revision: u64) {
-        if let Some(w) = self.wikis.get_mut(wiki) {
-            w.undone.insert(revision, self.limits.undone_revisions);
+    /// Remembers a stored undo of `revision`.
+    pub(crate) fn put_undo(&mut self, wiki: &str, revision: u64, undo: StoredSignal<i64>) {
+        let max = self.limits.undone_revisions;
+        if let Some(undos) = self
+            .wikis
+            .get_mut(wiki)
+            .and_then(|w| w.undos.entry(revision, max, Vec::new))
+        {
+            undos.push(undo);
         }
     }
 
@@ -340,30 +364,31 @@ impl Cache {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use editgroups_core::edit::{EventPosition, Timestamp};
 
     #[test]
-    fn a_floor_set_knows_only_above_its_floor() {
-        let mut set = FloorSet::above(10);
+    fn a_floor_map_knows_only_above_its_floor() {
+        let mut set = FloorMap::above(10);
         assert_eq!(set.knows(9), None);
-        assert_eq!(set.knows(10), Some(false));
-        set.insert(12, 100);
-        set.insert(5, 100);
-        assert_eq!(set.knows(12), Some(true));
+        assert_eq!(set.knows(10), Some(None));
+        set.entry(12, 100, || ());
+        set.entry(5, 100, || ());
+        assert_eq!(set.knows(12), Some(Some(&())));
         assert_eq!(set.knows(5), None);
     }
 
     #[test]
-    fn a_full_floor_set_keeps_its_highest_ids() {
-        let mut set = FloorSet::above(0);
+    fn a_full_floor_map_keeps_its_highest_ids() {
+        let mut set = FloorMap::above(0);
         for id in (0..1_001).rev() {
-            set.insert(id * 3, 1_000);
+            set.entry(id * 3, 1_000, || ());
         }
         // The 1,001st insertion overflowed: the highest half stays, exactly known.
-        assert!(set.ids.len() <= 1_000);
-        assert_eq!(set.knows(3_000), Some(true));
-        assert_eq!(set.knows(3_001), Some(false));
+        assert!(set.map.len() <= 1_000);
+        assert_eq!(set.knows(3_000), Some(Some(&())));
+        assert_eq!(set.knows(3_001), Some(None));
         assert_eq!(set.knows(0), None);
-        for id in set.ids.iter() {
+        for id in set.map.keys() {
             assert!(*id >= set.floor);
         }
     }
@@ -379,32 +404,49 @@ mod tests {
 
     #[test]
     fn edits_below_the_floor_are_unknown() {
-        let mut wiki = WikiCache::from_maxima(None, None, Some(100));
-        assert!(wiki.edits_of(100).is_none());
-        assert_eq!(wiki.edits_of(101).map(<[_]>::len), Some(0));
-        let edit = CachedEdit {
+        let mut cache = Cache::with_limits(CacheLimits::default());
+        cache
+            .wikis
+            .insert("w".into(), WikiCache::from_maxima(None, None, Some(100)));
+        let known = |cache: &Cache, rev| {
+            cache.wikis["w"]
+                .edits
+                .knows(rev)
+                .map(|e| e.map_or(0, Vec::len))
+        };
+        assert_eq!(known(&cache, 100), None);
+        assert_eq!(known(&cache, 101), Some(0));
+        let edit = StoredTarget {
             rcid: 1,
-            batch_id: 7,
+            batch: 7,
+            revision: Some(150),
             position: EventPosition {
                 timestamp: Timestamp::default(),
                 rcid: 1,
             },
             creates_page: false,
             is_delete: false,
-            reverted: false,
+            reverted_at: None,
+            reverted_by_batch: None,
         };
-        wiki.put_edit(150, edit, 10);
-        wiki.put_edit(
+        cache.put_edit("w", 150, edit);
+        cache.put_edit(
+            "w",
             150,
-            CachedEdit {
-                reverted: true,
+            StoredTarget {
+                reverted_at: Some(SignalPosition::Unknown),
                 ..edit
             },
-            10,
         );
-        wiki.put_edit(50, edit, 10);
-        assert_eq!(wiki.edits_of(150).map(<[_]>::len), Some(1));
-        assert!(wiki.edits_of(150).is_some_and(|e| e[0].reverted));
-        assert!(wiki.edits_of(50).is_none());
+        cache.put_edit("w", 50, edit);
+        assert_eq!(known(&cache, 150), Some(1));
+        assert!(
+            cache.wikis["w"]
+                .edits
+                .knows(150)
+                .flatten()
+                .is_some_and(|e| e[0].reverted_at.is_some())
+        );
+        assert_eq!(known(&cache, 50), None);
     }
 }

@@ -9,9 +9,11 @@ use sea_orm::sea_query::{Alias, IntoIden};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr};
 use sea_orm_migration::prelude::*;
 
+mod provenance;
+
 /// The schema version this code writes and reads. Every migration that changes the
 /// schema raises it, in `editgroups_meta`.
-pub(crate) const SCHEMA_VERSION: i64 = 1;
+pub(crate) const SCHEMA_VERSION: i64 = 2;
 
 /// The name of the row of `editgroups_meta` that holds the schema version.
 pub(crate) const VERSION_ROW: &str = "schema_version";
@@ -26,7 +28,10 @@ pub(crate) struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(CreateTables)]
+        vec![
+            Box::new(CreateTables),
+            Box::new(provenance::RevertProvenance),
+        ]
     }
 
     fn migration_table_name() -> DynIden {
@@ -84,6 +89,16 @@ impl Columns {
     fn big_null<T: IntoIden>(&self, name: T) -> ColumnDef {
         let mut col = ColumnDef::new(name);
         col.big_integer().null();
+        col
+    }
+
+    /// A text column like [`Columns::key`] that may be NULL.
+    fn key_null<T: IntoIden>(&self, name: T, len: u32) -> ColumnDef {
+        let mut col = ColumnDef::new(name);
+        col.string_len(len).null();
+        if self.0 == DbBackend::Postgres {
+            col.extra("COLLATE \"C\"");
+        }
         col
     }
 
@@ -375,7 +390,7 @@ impl MigrationTrait for CreateTables {
         let rows = Query::insert()
             .into_table(Meta::Table)
             .columns([Meta::Name, Meta::Value])
-            .values_panic([VERSION_ROW.into(), SCHEMA_VERSION.into()])
+            .values_panic([VERSION_ROW.into(), 1i64.into()])
             .values_panic([LOCK_ROW.into(), 0i64.into()])
             .to_owned();
         manager.exec_stmt(rows).await?;

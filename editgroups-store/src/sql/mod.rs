@@ -2,7 +2,8 @@
 //!
 //! - `schema`: table and column names;
 //! - `migration`: the schema through `sea-orm-migration`, and the version check;
-//! - `apply`: a chunk in one transaction (load, simulate, write);
+//! - `apply`: a chunk in one transaction: `load` what the rulebook needs, let it
+//!   decide, `write` the decision;
 //! - `bulk`: multi-row statements under the bind-parameter limits;
 //! - `cache`: what the store remembers of its own commits between chunks;
 //! - `checkpoint`: SQLite checkpoints beside the writer;
@@ -15,9 +16,11 @@ mod cache;
 #[cfg(feature = "sqlite")]
 mod checkpoint;
 mod error;
+mod load;
 mod migration;
 mod read;
 mod schema;
+mod write;
 
 /// Hash maps of the apply work and the cache: keyed by values this process
 /// builds from events, hashed many times per event, where SipHash's strength
@@ -296,7 +299,7 @@ fn redact(url: &str) -> String {
 
 #[async_trait]
 impl BatchStore for SqlStore {
-    async fn apply(&self, chunk: &Chunk) -> Result<ApplyReport, StoreError> {
+    async fn apply(&self, chunk: Chunk) -> Result<ApplyReport, StoreError> {
         let mut cache = self.cache.lock().await;
         let report = apply::apply(&self.db, chunk, &mut cache).await?;
         #[cfg(feature = "sqlite")]
@@ -324,6 +327,14 @@ impl BatchStore for SqlStore {
 
     async fn tools(&self) -> Result<Vec<ToolStats>, StoreError> {
         read::tools(&self.db).await
+    }
+
+    async fn reverting_batches(&self, key: &BatchKey) -> Result<Vec<Batch>, StoreError> {
+        read::linked_batches(&self.db, key, read::Link::Reverting).await
+    }
+
+    async fn reverted_batches(&self, key: &BatchKey) -> Result<Vec<Batch>, StoreError> {
+        read::linked_batches(&self.db, key, read::Link::Reverted).await
     }
 
     async fn latest_event_time(&self) -> Result<Option<Timestamp>, StoreError> {

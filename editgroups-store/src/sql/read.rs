@@ -1,15 +1,17 @@
 //! Queries: batches, their edits, tools, cursors.
 
-use super::apply::{BATCH_COLUMNS, get, query};
+use super::apply::{get, query};
 use super::error::corrupt;
-use super::schema::{BatchTags, Batches, Cursors, Edits, Tools};
+use super::load::BATCH_COLUMNS;
+use super::schema::{BatchTags, Batches, Cursors, EditReverts, Edits, RevertLinks, Tools};
 use editgroups_core::edit::{Edit, Timestamp};
 use editgroups_core::tags::sort_tags;
 use editgroups_core::{
-    Batch, BatchKey, BatchQuery, ChangeType, Cursor, Page, StoreError, StoredEdit, ToolStats,
+    Batch, BatchKey, BatchQuery, ChangeType, Cursor, Page, RevertedBy, StoreError, StoredEdit,
+    ToolStats,
 };
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, Order, Query, SelectStatement};
-use sea_orm::{ConnectionTrait, QueryResult};
+use sea_orm::{ConnectionTrait, JoinType, QueryResult};
 use std::collections::HashMap;
 
 /// A time as stored: microseconds since the Unix epoch.
@@ -189,25 +191,128 @@ pub(crate) async fn batch_edits<C: ConnectionTrait>(
     };
     let id: i64 = get(&row, Batches::Id)?;
     let mut select = Query::select();
+    for col in super::write::EDIT_COLUMNS {
+        select.column((Edits::Table, Alias::new(col.to_string())));
+    }
     select
-        .columns(
-            super::apply::EDIT_COLUMNS
-                .iter()
-                .map(|c| Alias::new(c.to_string())),
-        )
+        .column((EditReverts::Table, EditReverts::ByRcid))
+        .column((EditReverts::Table, EditReverts::ByBatchId))
         .from(Edits::Table)
-        .and_where(Expr::col(Edits::BatchId).eq(id))
-        .order_by(Edits::TimestampUs, Order::Desc)
-        .order_by(Edits::Rcid, Order::Desc);
+        .join(
+            JoinType::LeftJoin,
+            EditReverts::Table,
+            Expr::col((EditReverts::Table, EditReverts::Wiki))
+                .equals((Edits::Table, Edits::Wiki))
+                .and(
+                    Expr::col((EditReverts::Table, EditReverts::Rcid))
+                        .equals((Edits::Table, Edits::Rcid)),
+                ),
+        )
+        .and_where(Expr::col((Edits::Table, Edits::BatchId)).eq(id))
+        .order_by((Edits::Table, Edits::TimestampUs), Order::Desc)
+        .order_by((Edits::Table, Edits::Rcid), Order::Desc);
     page(&mut select, p.limit, p.offset);
-    query(db, &select, "reading edits")
-        .await?
-        .iter()
-        .map(edit_row)
-        .collect()
+    let rows = query(db, &select, "reading edits").await?;
+    // The keys of the batches that reverted them.
+    let mut reverters: Vec<i64> = Vec::new();
+    for row in &rows {
+        if let Some(id) = get::<Option<i64>>(row, EditReverts::ByBatchId)? {
+            reverters.push(id);
+        }
+    }
+    reverters.sort_unstable();
+    reverters.dedup();
+    let keys = batch_keys(db, &reverters).await?;
+    rows.iter().map(|row| edit_row(row, &keys)).collect()
 }
 
-fn edit_row(row: &QueryResult) -> Result<StoredEdit, StoreError> {
+/// The keys of batches by id.
+async fn batch_keys<C: ConnectionTrait>(
+    db: &C,
+    ids: &[i64],
+) -> Result<HashMap<i64, BatchKey>, StoreError> {
+    let mut keys = HashMap::new();
+    for part in ids.chunks(30_000) {
+        let select = Query::select()
+            .columns([
+                (Batches::Table, Batches::Id),
+                (Batches::Table, Batches::Wiki),
+                (Batches::Table, Batches::Uid),
+            ])
+            .column((Tools::Table, Tools::Shortid))
+            .from(Batches::Table)
+            .inner_join(
+                Tools::Table,
+                Expr::col((Tools::Table, Tools::Id)).equals((Batches::Table, Batches::ToolId)),
+            )
+            .and_where(Expr::col((Batches::Table, Batches::Id)).is_in(part.iter().copied()))
+            .to_owned();
+        for row in query(db, &select, "reading batch keys").await? {
+            keys.insert(
+                get(&row, Batches::Id)?,
+                BatchKey::new(
+                    get::<String>(&row, Batches::Wiki)?,
+                    get::<String>(&row, Tools::Shortid)?,
+                    get::<String>(&row, Batches::Uid)?,
+                ),
+            );
+        }
+    }
+    Ok(keys)
+}
+
+/// Which way [`linked_batches`] follows revert links.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Link {
+    /// The batches that reverted edits of the batch.
+    Reverting,
+    /// The batches whose edits the batch reverted.
+    Reverted,
+}
+
+/// The batches linked to a batch by reverts, newest `started` first.
+pub(crate) async fn linked_batches<C: ConnectionTrait>(
+    db: &C,
+    key: &BatchKey,
+    link: Link,
+) -> Result<Vec<Batch>, StoreError> {
+    let mut find = Query::select();
+    find.column((Batches::Table, Batches::Id))
+        .from(Batches::Table)
+        .inner_join(
+            Tools::Table,
+            Expr::col((Tools::Table, Tools::Id)).equals((Batches::Table, Batches::ToolId)),
+        );
+    key_filter(&mut find, key);
+    let Some(row) = query(db, &find, "finding a batch")
+        .await?
+        .into_iter()
+        .next()
+    else {
+        return Ok(Vec::new());
+    };
+    let id: i64 = get(&row, Batches::Id)?;
+    let (from, to) = match link {
+        Link::Reverting => (RevertLinks::BatchId, RevertLinks::RevertingBatchId),
+        Link::Reverted => (RevertLinks::RevertingBatchId, RevertLinks::BatchId),
+    };
+    let mut select = batch_select();
+    select
+        .inner_join(
+            RevertLinks::Table,
+            Expr::col((RevertLinks::Table, to)).equals((Batches::Table, Batches::Id)),
+        )
+        .and_where(Expr::col((RevertLinks::Table, from)).eq(id))
+        .and_where(Expr::col((RevertLinks::Table, RevertLinks::Edits)).gt(0))
+        .order_by((Batches::Table, Batches::StartedUs), Order::Desc)
+        .order_by((Batches::Table, Batches::Wiki), Order::Asc)
+        .order_by((Tools::Table, Tools::Shortid), Order::Asc)
+        .order_by((Batches::Table, Batches::Uid), Order::Asc);
+    let rows = query(db, &select, "reading linked batches").await?;
+    with_tags(db, rows).await
+}
+
+fn edit_row(row: &QueryResult, keys: &HashMap<i64, BatchKey>) -> Result<StoredEdit, StoreError> {
     let revision = |col: Edits| -> Result<Option<u64>, StoreError> {
         get::<Option<i64>>(row, col)?
             .map(|v| to_u64(v, "revision"))
@@ -238,6 +343,15 @@ fn edit_row(row: &QueryResult) -> Result<StoredEdit, StoreError> {
             uri: get(row, Edits::Uri)?,
         },
         reverted: get(row, Edits::Reverted)?,
+        reverted_by: get::<Option<i64>>(row, EditReverts::ByRcid)?
+            .map(|rcid| -> Result<RevertedBy, StoreError> {
+                Ok(RevertedBy {
+                    rcid: to_u64(rcid, "rc id")?,
+                    batch: get::<Option<i64>>(row, EditReverts::ByBatchId)?
+                        .and_then(|id| keys.get(&id).cloned()),
+                })
+            })
+            .transpose()?,
     })
 }
 

@@ -133,3 +133,48 @@ pub(crate) enum Cursors {
     Cursor,
     LatestEventUs,
 }
+
+/// Events that revert edits (undos, deletions, restores), kept so that edits
+/// arriving after them are found reverted. Rows migrated from schema version 1
+/// may lack the event's rc id and time.
+#[derive(Debug, Clone, Copy, DeriveIden)]
+pub(crate) enum RevertSignals {
+    #[sea_orm(iden = "editgroups_revert_signals")]
+    Table,
+    Id,
+    Wiki,
+    Rcid,
+    /// `undo`, `delete` or `restore`.
+    Action,
+    /// The undone revision, for undos.
+    Revision,
+    /// The page, for deletions and restores.
+    Title,
+    TimestampUs,
+    /// The event's batch, when it was an attributed edit.
+    BatchId,
+}
+
+/// What reverted each reverted edit: the earliest reverting event. Edits
+/// reverted before schema version 2 have no row.
+#[derive(Debug, Clone, Copy, DeriveIden)]
+pub(crate) enum EditReverts {
+    #[sea_orm(iden = "editgroups_edit_reverts")]
+    Table,
+    Wiki,
+    Rcid,
+    ByRcid,
+    ByUs,
+    ByBatchId,
+}
+
+/// How many edits of a batch each other batch reverted: both directions of
+/// "reverted by" without scanning edits.
+#[derive(Debug, Clone, Copy, DeriveIden)]
+pub(crate) enum RevertLinks {
+    #[sea_orm(iden = "editgroups_revert_links")]
+    Table,
+    BatchId,
+    RevertingBatchId,
+    Edits,
+}

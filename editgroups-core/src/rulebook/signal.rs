@@ -1,17 +1,6 @@
 //! Which events revert earlier edits.
-//!
-//! An attributed edit counts as reverted when:
-//! - an undo (a comment starting `/* undo:0||<revid>|`) of any user names its new
-//!   revision;
-//! - it brought a page into existence (creation, upload, restore) and the page was
-//!   deleted later;
-//! - it deleted a page and the page was restored later.
-//!
-//! "Later" compares [`EventPosition`](crate::edit::EventPosition)s: timestamp, then
-//! rc id. Every store applies these rules whatever order the events arrive in: an
-//! undo or a deletion seen before the edit it reverts still counts, and an edit is
-//! counted as reverted at most once.
 
+use super::state::PageAction;
 use crate::edit::Edit;
 use regex::Regex;
 use std::sync::LazyLock;
@@ -23,36 +12,41 @@ static UNDO: LazyLock<Regex> = LazyLock::new(|| {
 
 /// What an event says about earlier edits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RevertSignal<'a> {
+pub enum Signal<'a> {
     /// The revision with this id was undone.
     Undo {
         /// The undone revision.
         revision: u64,
     },
-    /// The page with this title was deleted.
-    Delete {
-        /// The page.
-        title: &'a str,
-    },
-    /// The page with this title was restored.
-    Restore {
+    /// The page was deleted or restored.
+    Page {
+        /// Deleted or restored.
+        action: PageAction,
         /// The page.
         title: &'a str,
     },
 }
 
-/// The revert signal an event carries, if any.
-pub fn revert_signal(edit: &Edit) -> Option<RevertSignal<'_>> {
+/// The revert signal an event carries, if any: a deletion or a restore by its
+/// log action, an undo by its comment.
+pub fn signal_of(edit: &Edit) -> Option<Signal<'_>> {
     if edit.change_type.is_delete() {
-        return Some(RevertSignal::Delete { title: &edit.title });
+        return Some(Signal::Page {
+            action: PageAction::Delete,
+            title: &edit.title,
+        });
     }
     if edit.change_type.is_restore() {
-        return Some(RevertSignal::Restore { title: &edit.title });
+        return Some(Signal::Page {
+            action: PageAction::Restore,
+            title: &edit.title,
+        });
     }
-    undone_revision(edit.comment_str()).map(|revision| RevertSignal::Undo { revision })
+    undone_revision(edit.comment_str()).map(|revision| Signal::Undo { revision })
 }
 
-/// The revision an undo comment names.
+/// The revision an undo comment names: Wikibase's undo autocomment
+/// `/* undo:0||REV|USER */`, whoever made it.
 pub fn undone_revision(comment: &str) -> Option<u64> {
     if !comment.starts_with("/* undo:") {
         return None;
