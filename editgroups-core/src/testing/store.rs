@@ -14,7 +14,7 @@
 use super::build::{attributed, chunk, edit, unattributed};
 use crate::cursor::Cursor;
 use crate::edit::Edit;
-use crate::store::{Batch, BatchKey, BatchQuery, BatchStore, Chunk, ChunkEdit, Page};
+use crate::store::{Batch, BatchKey, BatchQuery, BatchStore, Chunk, ChunkEdit, Page, RevertedBy};
 
 /// Runs every check of the suite.
 pub async fn run_all(store: &dyn BatchStore) {
@@ -24,6 +24,7 @@ pub async fn run_all(store: &dyn BatchStore) {
     hijacked_edits_are_dropped(store).await;
     undos_revert_in_any_order(store).await;
     deletions_and_restores_revert_in_time_order(store).await;
+    reverts_record_their_earliest_reverter(store).await;
     cursor_is_stored_with_the_chunk(store).await;
     listing_filters_orders_and_pages(store).await;
     batch_edits_are_newest_first(store).await;
@@ -436,6 +437,119 @@ pub async fn deletions_and_restores_revert_in_time_order(store: &dyn BatchStore)
         );
         let tags = get(store, w, "EG", "ca7d7cc").await.tags;
         assert_eq!(tags, ["restore"], "{w}");
+    }
+}
+
+/// Every reverted edit names the earliest event that reverts it, with its batch,
+/// whatever order events arrive in; batches name the batches that reverted them
+/// and those they reverted.
+pub async fn reverts_record_their_earliest_reverter(store: &dyn BatchStore) {
+    let events = |w: &str| {
+        vec![
+            // Batch QSv2/10 by Ann: an edit (revision 501) and a creation of Q2.
+            attributed(
+                edit(w, 1)
+                    .title("Q1")
+                    .at(10)
+                    .revisions(Some(500), Some(501)),
+                "QSv2",
+                "10",
+                "Ann",
+            ),
+            attributed(edit(w, 2).title("Q2").at(11).created(), "QSv2", "10", "Ann"),
+            // Two undos of revision 501: the earlier by hand, the later by EG/aaa.
+            unattributed(
+                edit(w, 3)
+                    .title("Q1")
+                    .at(20)
+                    .comment("/* undo:0||501|Bot */"),
+            ),
+            attributed(
+                edit(w, 4)
+                    .title("Q1")
+                    .at(30)
+                    .comment("/* undo:0||501|Bot */ again"),
+                "EG",
+                "aaa1111",
+                "Bob",
+            ),
+            // Two deletions of Q2, by EG/bbb then by EG/ccc.
+            attributed(
+                edit(w, 5).title("Q2").at(40).log("delete", "delete"),
+                "EG",
+                "bbb2222",
+                "Bob",
+            ),
+            attributed(
+                edit(w, 6).title("Q2").at(50).log("delete", "delete"),
+                "EG",
+                "ccc3333",
+                "Cy",
+            ),
+        ]
+    };
+    let orders: [(&str, &[usize]); 3] = [
+        ("suite-provenance-forward", &[0, 1, 2, 3, 4, 5]),
+        ("suite-provenance-backward", &[5, 4, 3, 2, 1, 0]),
+        ("suite-provenance-mixed", &[3, 5, 0, 4, 1, 2]),
+    ];
+    for (w, order) in orders {
+        let list = events(w);
+        for (i, &at) in order.iter().enumerate() {
+            apply(store, chunk(w, &i.to_string(), vec![list[at].clone()])).await;
+        }
+        let key = BatchKey::new(w, "QSv2", "10");
+        let edits = match store.batch_edits(&key, Page::all()).await {
+            Ok(edits) => edits,
+            Err(e) => panic!("batch_edits: {e}"),
+        };
+        let by = |rcid: u64| {
+            edits
+                .iter()
+                .find(|e| e.edit.rcid == rcid)
+                .and_then(|e| e.reverted_by.clone())
+        };
+        assert_eq!(
+            by(1),
+            Some(RevertedBy {
+                rcid: 3,
+                batch: None
+            }),
+            "{w}: the undo by hand came first"
+        );
+        assert_eq!(
+            by(2),
+            Some(RevertedBy {
+                rcid: 5,
+                batch: Some(BatchKey::new(w, "EG", "bbb2222"))
+            }),
+            "{w}: the first deletion reverted the creation"
+        );
+        assert_eq!(
+            get(store, w, "QSv2", "10").await.nb_reverted_edits,
+            2,
+            "{w}"
+        );
+        let keys = |batches: Result<Vec<Batch>, crate::StoreError>| match batches {
+            Ok(batches) => batches.into_iter().map(|b| b.key.uid).collect::<Vec<_>>(),
+            Err(e) => panic!("linked batches: {e}"),
+        };
+        // EG/aaa's undo and EG/ccc's deletion came later: they reverted nothing.
+        assert_eq!(
+            keys(store.reverting_batches(&key).await),
+            ["bbb2222"],
+            "{w}"
+        );
+        for uid in ["aaa1111", "ccc3333"] {
+            let eg = BatchKey::new(w, "EG", uid);
+            assert!(
+                keys(store.reverted_batches(&eg).await).is_empty(),
+                "{w} {uid}"
+            );
+        }
+        let eg = BatchKey::new(w, "EG", "bbb2222");
+        assert_eq!(keys(store.reverted_batches(&eg).await), ["10"], "{w}");
+        assert!(keys(store.reverting_batches(&eg).await).is_empty(), "{w}");
     }
 }
 

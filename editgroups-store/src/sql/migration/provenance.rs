@@ -164,3 +164,79 @@ pub(super) async fn set_version(manager: &SchemaManager<'_>, version: i64) -> Re
         .to_owned();
     manager.exec_stmt(update).await
 }
+
+#[cfg(all(test, feature = "sqlite"))]
+mod tests {
+    use super::super::Migrator;
+    use crate::SqlStore;
+    use editgroups_core::testing::{attributed, chunk, edit};
+    use editgroups_core::{BatchKey, BatchStore, Page, RevertedBy};
+    use sea_orm::{ConnectionTrait, Database};
+    use sea_orm_migration::MigratorTrait;
+
+    /// A store written by version 1 knows an undone revision (without the undo)
+    /// and a page's latest deletion: after the migration both still revert the
+    /// edits that arrive.
+    #[tokio::test]
+    async fn version_1_revert_state_carries_over() {
+        let db = Database::connect("sqlite::memory:").await.unwrap();
+        Migrator::up(&db, Some(1)).await.unwrap();
+        for sql in [
+            "INSERT INTO editgroups_undone_revisions (wiki, revision) VALUES ('w', 501)",
+            "INSERT INTO editgroups_page_events (wiki, title, delete_us, delete_rcid, restore_us, restore_rcid) \
+             VALUES ('w', 'Q2', 100000000, 9, NULL, NULL)",
+        ] {
+            db.execute_unprepared(sql).await.unwrap();
+        }
+        Migrator::up(&db, None).await.unwrap();
+        let store = SqlStore::from_connection(db);
+        store.check_version().await.unwrap();
+        store
+            .apply(chunk(
+                "s",
+                "1",
+                vec![
+                    attributed(
+                        edit("w", 1)
+                            .title("Q1")
+                            .at(10)
+                            .revisions(Some(500), Some(501)),
+                        "QSv2",
+                        "7",
+                        "Ann",
+                    ),
+                    attributed(
+                        edit("w", 2).title("Q2").at(50).created(),
+                        "QSv2",
+                        "7",
+                        "Ann",
+                    ),
+                ],
+            ))
+            .await
+            .unwrap();
+        let key = BatchKey::new("w", "QSv2", "7");
+        let batch = store.batch(&key).await.unwrap().unwrap();
+        assert_eq!(batch.nb_reverted_edits, 2);
+        let edits = store.batch_edits(&key, Page::all()).await.unwrap();
+        let by = |rcid| edits.iter().find(|e| e.edit.rcid == rcid).unwrap();
+        assert!(by(1).reverted);
+        assert_eq!(by(1).reverted_by, None, "the version-1 undo has no rc id");
+        assert_eq!(
+            by(2).reverted_by,
+            Some(RevertedBy {
+                rcid: 9,
+                batch: None
+            })
+        );
+        let tables = store
+            .connection()
+            .query_all_raw(sea_orm::Statement::from_string(
+                sea_orm::DbBackend::Sqlite,
+                "SELECT name FROM sqlite_master WHERE name = 'editgroups_undone_revisions'",
+            ))
+            .await
+            .unwrap();
+        assert!(tables.is_empty(), "the version-1 tables are gone");
+    }
+}
