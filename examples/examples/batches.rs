@@ -8,7 +8,7 @@
 use anyhow::bail;
 use clap::Parser;
 use editgroups_core::{BatchKey, BatchQuery, Page};
-use editgroups_examples::output::{Format, write_batch_detail, write_batches};
+use editgroups_examples::output::{BatchDetail, Format, write_batch_detail, write_batches};
 use std::io::Write;
 
 #[derive(Debug, Parser)]
@@ -72,7 +72,15 @@ async fn main() -> anyhow::Result<()> {
         let edits = store
             .batch_edits(&batch.key, Page::new(args.edits, 0))
             .await?;
-        write_batch_detail(&mut out, &batch, &edits, args.format)?;
+        let reverting = store.reverting_batches(&batch.key).await?;
+        let reverted = store.reverted_batches(&batch.key).await?;
+        let detail = BatchDetail {
+            batch: &batch,
+            edits: &edits,
+            reverting: &reverting,
+            reverted: &reverted,
+        };
+        write_batch_detail(&mut out, detail, args.format)?;
         out.flush()?;
         return Ok(());
     }

@@ -161,6 +161,10 @@ pub struct EditRow<'a> {
     pub diffsize: i64,
     /// Whether it was reverted.
     pub reverted: bool,
+    /// The rc id of the event that reverted it.
+    pub reverted_by: Option<u64>,
+    /// The batch of that event, `TOOL/UID`.
+    pub reverted_by_batch: Option<String>,
     /// The summary.
     pub comment: Option<&'a str>,
 }
@@ -177,6 +181,12 @@ impl<'a> From<&'a StoredEdit> for EditRow<'a> {
             newrevid: edit.new_revision,
             diffsize: edit.diff_size(),
             reverted: stored.reverted,
+            reverted_by: stored.reverted_by.as_ref().map(|by| by.rcid),
+            reverted_by_batch: stored
+                .reverted_by
+                .as_ref()
+                .and_then(|by| by.batch.as_ref())
+                .map(|key| format!("{}/{}", key.tool, key.uid)),
             comment: edit.comment.as_deref(),
         }
     }
@@ -194,13 +204,13 @@ pub fn write_edits(out: &mut impl Write, edits: &[StoredEdit], format: Format) -
         Format::Csv => {
             writeln!(
                 out,
-                "rcid,timestamp,title,changetype,user,newrevid,diffsize,reverted,comment"
+                "rcid,timestamp,title,changetype,user,newrevid,diffsize,reverted,reverted_by,reverted_by_batch,comment"
             )?;
             for edit in edits {
                 let row = EditRow::from(edit);
                 writeln!(
                     out,
-                    "{},{},{},{},{},{},{},{},{}",
+                    "{},{},{},{},{},{},{},{},{},{},{}",
                     row.rcid,
                     row.timestamp,
                     csv_field(row.title),
@@ -209,6 +219,8 @@ pub fn write_edits(out: &mut impl Write, edits: &[StoredEdit], format: Format) -
                     row.newrevid.map(|r| r.to_string()).unwrap_or_default(),
                     row.diffsize,
                     row.reverted,
+                    row.reverted_by.map(|r| r.to_string()).unwrap_or_default(),
+                    csv_field(row.reverted_by_batch.as_deref().unwrap_or("")),
                     csv_field(row.comment.unwrap_or(""))
                 )?;
             }
@@ -216,6 +228,11 @@ pub fn write_edits(out: &mut impl Write, edits: &[StoredEdit], format: Format) -
         Format::Table => {
             for edit in edits {
                 let row = EditRow::from(edit);
+                let reverted = match (row.reverted, &row.reverted_by_batch) {
+                    (false, _) => String::new(),
+                    (true, Some(batch)) => format!("[reverted by {batch}] "),
+                    (true, None) => "[reverted] ".to_owned(),
+                };
                 writeln!(
                     out,
                     "  {}  {:<12} {:<8} {:>7} {}{}",
@@ -223,7 +240,7 @@ pub fn write_edits(out: &mut impl Write, edits: &[StoredEdit], format: Format) -
                     row.title,
                     row.changetype,
                     row.diffsize,
-                    if row.reverted { "[reverted] " } else { "" },
+                    reverted,
                     row.comment.unwrap_or("")
                 )?;
             }
@@ -232,40 +249,100 @@ pub fn write_edits(out: &mut impl Write, edits: &[StoredEdit], format: Format) -
     Ok(())
 }
 
+/// One batch as `batches --batch` shows it: its latest edits and the batches
+/// linked to it by reverts.
+#[derive(Debug, Clone, Copy)]
+pub struct BatchDetail<'a> {
+    /// The batch.
+    pub batch: &'a Batch,
+    /// Some of its edits, newest first.
+    pub edits: &'a [StoredEdit],
+    /// The batches whose events reverted edits of it.
+    pub reverting: &'a [Batch],
+    /// The batches whose edits its events reverted.
+    pub reverted: &'a [Batch],
+}
+
+/// A batch named by `TOOL/UID` (and its wiki), in the JSON-lines detail.
+#[derive(Debug, Serialize)]
+struct LinkedBatch<'a> {
+    wiki: &'a str,
+    tool: &'a str,
+    uid: &'a str,
+    user: &'a str,
+}
+
+fn linked(batches: &[Batch]) -> Vec<LinkedBatch<'_>> {
+    batches
+        .iter()
+        .map(|b| LinkedBatch {
+            wiki: &b.key.wiki,
+            tool: &b.key.tool,
+            uid: &b.key.uid,
+            user: &b.user,
+        })
+        .collect()
+}
+
+fn names(batches: &[Batch]) -> String {
+    if batches.is_empty() {
+        return "none".to_owned();
+    }
+    batches
+        .iter()
+        .map(|b| {
+            format!(
+                "{}/{} ({}, {})",
+                b.key.tool,
+                b.key.uid,
+                b.user,
+                utc(b.started)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Prints one batch and some of its edits: a table; one JSON object with the
-/// batch's keys and an `edits` array; or the batch as CSV, a blank line, and the
-/// edits as CSV.
+/// batch's keys, `reverting_batches`, `reverted_batches` and an `edits` array;
+/// or the batch as CSV, a blank line, and the edits as CSV.
 pub fn write_batch_detail(
     out: &mut impl Write,
-    batch: &Batch,
-    edits: &[StoredEdit],
+    detail: BatchDetail<'_>,
     format: Format,
 ) -> io::Result<()> {
+    let batch = detail.batch;
     match format {
         Format::Jsonl => {
             #[derive(Serialize)]
             struct Detail<'a> {
                 #[serde(flatten)]
                 batch: BatchRow<'a>,
+                reverting_batches: Vec<LinkedBatch<'a>>,
+                reverted_batches: Vec<LinkedBatch<'a>>,
                 edits: Vec<EditRow<'a>>,
             }
-            let detail = Detail {
+            let value = Detail {
                 batch: BatchRow::from(batch),
-                edits: edits.iter().map(EditRow::from).collect(),
+                reverting_batches: linked(detail.reverting),
+                reverted_batches: linked(detail.reverted),
+                edits: detail.edits.iter().map(EditRow::from).collect(),
             };
-            serde_json::to_writer(&mut *out, &detail)?;
+            serde_json::to_writer(&mut *out, &value)?;
             writeln!(out)
         }
         Format::Csv => {
             write_batches(out, std::slice::from_ref(batch), format)?;
             writeln!(out)?;
-            write_edits(out, edits, format)
+            write_edits(out, detail.edits, format)
         }
         Format::Table => {
             write_batches(out, std::slice::from_ref(batch), format)?;
             writeln!(out, "tags: {}", batch.tags.join(", "))?;
+            writeln!(out, "reverted by: {}", names(detail.reverting))?;
+            writeln!(out, "reverts: {}", names(detail.reverted))?;
             writeln!(out, "latest edits:")?;
-            write_edits(out, edits, format)
+            write_edits(out, detail.edits, format)
         }
     }
 }
@@ -321,18 +398,41 @@ mod tests {
 
     #[test]
     fn detail_in_jsonl_is_the_batch_keys_and_its_edits() {
+        let mut eg = batch();
+        eg.key = BatchKey::new("wikidatawiki", "EG", "d6f5146");
         let edit = StoredEdit {
             edit: editgroups_core::testing::edit("wikidatawiki", 7).build(),
             reverted: true,
-            reverted_by: None,
+            reverted_by: Some(editgroups_core::RevertedBy {
+                rcid: 9,
+                batch: Some(eg.key.clone()),
+            }),
         };
         let mut out = Vec::new();
-        write_batch_detail(&mut out, &batch(), &[edit], Format::Jsonl).unwrap();
+        let detail = BatchDetail {
+            batch: &batch(),
+            edits: &[edit],
+            reverting: std::slice::from_ref(&eg),
+            reverted: &[],
+        };
+        write_batch_detail(&mut out, detail, Format::Jsonl).unwrap();
         let value: serde_json::Value = serde_json::from_slice(&out).unwrap();
         assert_eq!(value["uid"], "2120");
         assert_eq!(value["nb_edits"], 4);
         assert_eq!(value["edits"][0]["rcid"], 7);
         assert_eq!(value["edits"][0]["reverted"], true);
+        assert_eq!(value["edits"][0]["reverted_by"], 9);
+        assert_eq!(value["edits"][0]["reverted_by_batch"], "EG/d6f5146");
+        assert_eq!(value["reverting_batches"][0]["uid"], "d6f5146");
+        assert_eq!(value["reverted_batches"].as_array().map(Vec::len), Some(0));
+        let mut table = Vec::new();
+        write_batch_detail(&mut table, detail, Format::Table).unwrap();
+        let table = String::from_utf8(table).unwrap();
+        assert!(
+            table.contains("reverted by: EG/d6f5146 (Pintoch,"),
+            "{table}"
+        );
+        assert!(table.contains("[reverted by EG/d6f5146]"), "{table}");
     }
 
     #[test]

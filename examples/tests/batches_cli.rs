@@ -115,6 +115,25 @@ fn batches_lists_filters_and_shows_what_replay_stored() {
     assert_eq!(detail["edits"].as_array().unwrap().len(), 2);
     assert_eq!(detail["edits"][0]["timestamp"], "2018-03-11T00:08:45Z");
 
+    // deletion_restore.json: EG/ca7d7cc restored the page EG/be3a1d9 deleted.
+    let detail_of = |name: &str| {
+        let (ok, out, stderr) = run(
+            "batches",
+            &["--db", &db, "--format", "jsonl", "--batch", name],
+        );
+        assert!(ok, "{stderr}");
+        lines(&out).remove(0)
+    };
+    let deleted = detail_of("EG/be3a1d9");
+    assert_eq!(deleted["reverting_batches"][0]["uid"], "ca7d7cc");
+    assert_eq!(deleted["reverted_batches"], serde_json::json!([]));
+    assert_eq!(deleted["edits"][0]["reverted_by_batch"], "EG/ca7d7cc");
+    let restored = detail_of("EG/ca7d7cc");
+    assert_eq!(restored["reverted_batches"][0]["uid"], "be3a1d9");
+    let (ok, table, _) = run("batches", &["--db", &db, "--batch", "EG/ca7d7cc"]);
+    assert!(ok);
+    assert!(table.contains("reverts: EG/be3a1d9 (Pintoch"), "{table}");
+
     let (ok, _, stderr) = run("batches", &["--db", &db, "--batch", "EG"]);
     assert!(!ok && stderr.contains("TOOL/UID"), "{stderr}");
     let (ok, _, stderr) = run("batches", &["--db", &db, "--batch", "EG/0000000"]);
