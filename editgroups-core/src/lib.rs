@@ -67,6 +67,10 @@ pub mod tags;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 
+/// The attribute that makes `async fn`s in trait impls object-safe, for
+/// implementing [`EditSource`] and [`BatchStore`] without depending on
+/// `async-trait` yourself.
+pub use async_trait::async_trait;
 pub use cursor::Cursor;
 pub use edit::{ChangeType, Edit, EventPosition, Timestamp};
 pub use matcher::{RegexToolMatcher, RuleSet, ToolMatch, ToolMatcher};
@@ -74,7 +78,7 @@ pub use pipeline::{Pipeline, PipelineConfig, PipelineError};
 pub use source::{EditSource, SkipReason, SourceError, SourceItem, SourceStream};
 pub use store::{
     ApplyReport, Batch, BatchKey, BatchQuery, BatchStore, Chunk, ChunkEdit, DynBatchStore, Page,
-    RevertedBy, StoreError, StoredEdit, ToolStats,
+    RevertedBy, SourceProgress, StoreError, StoredEdit, ToolStats,
 };
 
 #[cfg(test)]

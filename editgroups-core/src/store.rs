@@ -4,6 +4,7 @@
 use crate::cursor::Cursor;
 use crate::edit::{Edit, Timestamp};
 use crate::matcher::ToolMatch;
+use crate::rulebook::BatchFigures;
 use crate::source::BoxError;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
@@ -49,7 +50,7 @@ pub fn attribution_fits(attribution: &ToolMatch) -> bool {
 }
 
 /// The identity of a batch: wiki, tool and batch id.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct BatchKey {
     /// The wiki id.
     pub wiki: String,
@@ -104,9 +105,53 @@ pub struct Batch {
 }
 
 impl Batch {
+    /// A batch with these figures and tags (sorted for display).
+    pub fn new(
+        key: BatchKey,
+        figures: BatchFigures,
+        tags: impl IntoIterator<Item = String>,
+    ) -> Self {
+        let mut tags: Vec<String> = tags.into_iter().collect();
+        crate::tags::sort_tags(&mut tags);
+        Self {
+            key,
+            user: figures.user,
+            summary: figures.summary,
+            nb_edits: figures.nb_edits,
+            nb_distinct_pages: figures.nb_distinct_pages,
+            nb_new_pages: figures.nb_new_pages,
+            nb_reverted_edits: figures.nb_reverted_edits,
+            total_diffsize: figures.total_diffsize,
+            started: figures.started,
+            ended: figures.ended,
+            tags,
+        }
+    }
+
+    /// Its figures, as the rulebook reads them.
+    pub fn figures(&self) -> BatchFigures {
+        BatchFigures {
+            user: self.user.clone(),
+            summary: self.summary.clone(),
+            nb_edits: self.nb_edits,
+            nb_distinct_pages: self.nb_distinct_pages,
+            nb_new_pages: self.nb_new_pages,
+            nb_reverted_edits: self.nb_reverted_edits,
+            total_diffsize: self.total_diffsize,
+            started: self.started,
+            ended: self.ended,
+        }
+    }
+
     /// Seconds between the first and the last edit.
     pub fn duration_seconds(&self) -> i64 {
         (self.ended - self.started).num_seconds()
+    }
+
+    /// Sorts batches newest `started` first (ties by key), the order of
+    /// [`BatchStore::reverting_batches`] and [`BatchStore::reverted_batches`].
+    pub fn sort_newest_started(batches: &mut [Batch]) {
+        batches.sort_by(|a, b| b.started.cmp(&a.started).then_with(|| a.key.cmp(&b.key)));
     }
 }
 
@@ -156,6 +201,27 @@ pub struct Chunk {
     pub latest_event_time: Option<Timestamp>,
     /// The events: attributed edits, and unattributed events that revert edits.
     pub edits: Vec<ChunkEdit>,
+}
+
+/// How far a source has been stored: its cursor and the newest time of the
+/// events it read.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct SourceProgress {
+    /// Where the source resumes.
+    pub cursor: Option<Cursor>,
+    /// The newest event time it read (for lag).
+    pub latest_event_time: Option<Timestamp>,
+}
+
+impl SourceProgress {
+    /// Moves on past a chunk: its cursor replaces the stored one unless it has
+    /// none, and the latest event time only grows.
+    pub fn advance(&mut self, chunk: &Chunk) {
+        if chunk.cursor.is_some() {
+            self.cursor.clone_from(&chunk.cursor);
+        }
+        self.latest_event_time = self.latest_event_time.max(chunk.latest_event_time);
+    }
 }
 
 /// What applying a chunk did.
@@ -227,6 +293,22 @@ impl BatchQuery {
         self.offset = offset;
         self
     }
+
+    /// Whether a batch passes the query's filters.
+    pub fn matches(&self, batch: &Batch) -> bool {
+        self.wiki.as_ref().is_none_or(|w| *w == batch.key.wiki)
+            && self.tool.as_ref().is_none_or(|t| *t == batch.key.tool)
+            && self.user.as_ref().is_none_or(|u| *u == batch.user)
+            && self.tags.iter().all(|t| batch.tags.contains(t))
+    }
+
+    /// The query's answer among these batches: filtered, newest `ended` first
+    /// (ties by key), paged. For stores that hold few batches or scan them.
+    pub fn select(&self, batches: impl IntoIterator<Item = Batch>) -> Vec<Batch> {
+        let mut found: Vec<Batch> = batches.into_iter().filter(|b| self.matches(b)).collect();
+        found.sort_by(|a, b| b.ended.cmp(&a.ended).then_with(|| a.key.cmp(&b.key)));
+        Page::new(self.limit, self.offset).select(found)
+    }
 }
 
 /// A page of a list.
@@ -248,6 +330,16 @@ impl Page {
     pub fn all() -> Self {
         Self::new(0, 0)
     }
+
+    /// This page of `items`.
+    pub fn select<T>(&self, items: impl IntoIterator<Item = T>) -> Vec<T> {
+        let skip = usize::try_from(self.offset).unwrap_or(usize::MAX);
+        let take = match self.limit {
+            0 => usize::MAX,
+            limit => usize::try_from(limit).unwrap_or(usize::MAX),
+        };
+        items.into_iter().skip(skip).take(take).collect()
+    }
 }
 
 /// A tool's figures.
@@ -259,6 +351,36 @@ pub struct ToolStats {
     pub nb_batches: u64,
     /// How many distinct authors its batches have.
     pub nb_users: u64,
+}
+
+impl ToolStats {
+    /// The figures of every tool, by short id, over these batches.
+    pub fn of<'a>(batches: impl IntoIterator<Item = &'a Batch>) -> Vec<ToolStats> {
+        Self::count(
+            batches
+                .into_iter()
+                .map(|b| (b.key.tool.as_str(), b.user.as_str())),
+        )
+    }
+
+    /// The figures of every tool, by short id, from (tool, author) of each batch.
+    pub fn count<'a>(batches: impl IntoIterator<Item = (&'a str, &'a str)>) -> Vec<ToolStats> {
+        let mut tools: std::collections::BTreeMap<&str, (u64, std::collections::BTreeSet<&str>)> =
+            std::collections::BTreeMap::new();
+        for (tool, user) in batches {
+            let entry = tools.entry(tool).or_default();
+            entry.0 += 1;
+            entry.1.insert(user);
+        }
+        tools
+            .into_iter()
+            .map(|(tool, (nb_batches, users))| ToolStats {
+                tool: tool.to_owned(),
+                nb_batches,
+                nb_users: users.len() as u64,
+            })
+            .collect()
+    }
 }
 
 /// What went wrong in a store.

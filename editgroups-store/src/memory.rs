@@ -4,15 +4,14 @@
 use async_trait::async_trait;
 use editgroups_core::edit::{Edit, Timestamp};
 use editgroups_core::rulebook::{
-    self, BatchFigures, BatchRef, Decision, PageAction, Provenance, SignalPosition, SignalTarget,
-    StoredSignal, StoredState, StoredTarget,
+    self, BatchFigures, Decision, PageAction, Provenance, RevertLinks, SignalIndex, StoredSignal,
+    StoredState, StoredTarget,
 };
-use editgroups_core::tags::sort_tags;
 use editgroups_core::{
-    ApplyReport, Batch, BatchKey, BatchQuery, BatchStore, Chunk, Cursor, Page, RevertedBy,
-    StoreError, StoredEdit, ToolStats,
+    ApplyReport, Batch, BatchKey, BatchQuery, BatchStore, Chunk, Cursor, Page, StoreError,
+    StoredEdit, ToolStats,
 };
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Mutex;
 
 /// A wiki, numbered: keys need no string.
@@ -53,11 +52,8 @@ struct State {
     by_revision: HashMap<EventKey, Vec<u64>>,
     /// Stored creations and deletions by page.
     by_title: HashMap<TitleKey, Vec<u64>>,
-    undos: HashMap<EventKey, Vec<StoredSignal<BatchIndex>>>,
-    page_signals: HashMap<TitleKey, Vec<(PageAction, StoredSignal<BatchIndex>)>>,
-    /// How many edits of each batch (value keys) each batch (outer keys)
-    /// reverted.
-    reverted_by_batch: HashMap<BatchIndex, HashMap<BatchIndex, u64>>,
+    signals: SignalIndex<BatchIndex>,
+    links: RevertLinks<BatchIndex>,
     cursors: HashMap<String, (Option<Cursor>, Option<Timestamp>)>,
 }
 
@@ -98,28 +94,17 @@ impl State {
 
     fn target(&self, wiki: WikiId, rcid: u64) -> Option<StoredTarget<BatchIndex>> {
         let entry = self.edits.get(&(wiki, rcid))?;
-        Some(StoredTarget {
-            rcid,
-            batch: entry.batch,
-            revision: entry.edit.new_revision,
-            position: entry.edit.position(),
-            creates_page: entry.edit.change_type.creates_page(),
-            is_delete: entry.edit.change_type.is_delete(),
-            reverted_at: entry.reverted.map(|p| p.position),
-            reverted_by_batch: entry.reverted.and_then(|p| stored(p.batch)),
-        })
+        Some(StoredTarget::of(
+            &entry.edit,
+            entry.batch,
+            entry.reverted.as_ref(),
+        ))
     }
 
     /// Persists what the rules decided about `chunk`.
-    fn persist(&mut self, chunk: Chunk, decision: Decision<BatchIndex>) -> ApplyReport {
-        let Chunk {
-            source,
-            cursor,
-            latest_event_time,
-            edits,
-        } = chunk;
-        let mut new_ids = Vec::with_capacity(decision.batches.len());
-        for outcome in decision.batches {
+    fn persist(&mut self, chunk: Chunk, mut decision: Decision<BatchIndex>) -> ApplyReport {
+        let mut ids = Vec::with_capacity(decision.batches.len());
+        for outcome in std::mem::take(&mut decision.batches) {
             let index = match outcome.id {
                 Some(index) => index,
                 None => {
@@ -135,73 +120,47 @@ impl State {
                     index
                 }
             };
-            new_ids.push(index);
+            ids.push(index);
             if let Some(entry) = self.batches.get_mut(index) {
                 if outcome.changed {
                     entry.figures = outcome.figures;
                 }
                 for i in outcome.new_pages {
-                    if let Some(item) = edits.get(i) {
+                    if let Some(item) = chunk.edits.get(i) {
                         entry.pages.insert(item.edit.title.clone());
                     }
                 }
                 entry.tags.extend(outcome.new_tags);
             }
         }
-        let resolve = |batch: BatchRef<BatchIndex>| match batch {
-            BatchRef::Stored(index) => Some(index),
-            BatchRef::Outcome(slot) => new_ids.get(slot).copied(),
-        };
-        let provenance = |p: Provenance<BatchIndex>| Provenance {
-            position: p.position,
-            rcid: p.rcid,
-            batch: p.batch.and_then(resolve).map(BatchRef::Stored),
-        };
         for &i in &decision.other_events {
-            if let Some(item) = edits.get(i) {
+            if let Some(item) = chunk.edits.get(i) {
                 let wiki = self.wiki_id(&item.edit.wiki);
                 self.seen.insert((wiki, item.edit.rcid));
             }
         }
         for signal in &decision.signals {
-            let Some(item) = edits.get(signal.index) else {
-                continue;
-            };
-            let e = &item.edit;
-            let wiki = self.wiki_id(&e.wiki);
-            let stored = StoredSignal {
-                rcid: Some(e.rcid),
-                position: SignalPosition::Known(e.position()),
-                batch: signal.batch.and_then(|slot| new_ids.get(slot).copied()),
-            };
-            match signal.target {
-                SignalTarget::Revision(revision) => {
-                    self.undos.entry((wiki, revision)).or_default().push(stored);
-                }
-                SignalTarget::Page(action) => self
-                    .page_signals
-                    .entry((wiki, e.title.clone()))
-                    .or_default()
-                    .push((action, stored)),
-            }
+            self.signals.insert(&chunk, signal, &ids);
         }
         for mark in &decision.reverts {
-            let Some(by) = edits.get(mark.by) else {
+            let Some(by) = chunk.edits.get(mark.by) else {
                 continue;
             };
             let wiki = self.wiki_id(&by.edit.wiki);
-            self.set_reverted((wiki, mark.rcid), provenance(mark.reverted_by));
+            self.set_reverted((wiki, mark.rcid), mark.reverted_by.resolve(&ids));
         }
+        self.links.apply(&decision.links, &ids);
+        let Chunk {
+            source,
+            cursor,
+            latest_event_time,
+            edits,
+        } = chunk;
         // The edits themselves, moved out of the chunk.
-        let mut stored = decision.edits.into_iter().peekable();
-        for (i, item) in edits.into_iter().enumerate() {
-            let Some(new) = stored.next_if(|n| n.index == i) else {
+        for (new, edit) in decision.take_edits(edits) {
+            let Some(&batch) = ids.get(new.batch) else {
                 continue;
             };
-            let Some(&batch) = new_ids.get(new.batch) else {
-                continue;
-            };
-            let edit = item.edit;
             let wiki = self.wiki_id(&edit.wiki);
             let key = (wiki, edit.rcid);
             self.seen.insert(key);
@@ -225,25 +184,9 @@ impl State {
                 EditEntry {
                     batch,
                     edit,
-                    reverted: None,
+                    reverted: new.reverted_by.map(|p| p.resolve(&ids)),
                 },
             );
-            if let Some(by) = new.reverted_by {
-                self.set_reverted(key, provenance(by));
-            }
-        }
-        for link in &decision.links {
-            let (Some(&batch), Some(reverting)) =
-                (new_ids.get(link.batch), resolve(link.reverting))
-            else {
-                continue;
-            };
-            let links = self.reverted_by_batch.entry(reverting).or_default();
-            let count = links.entry(batch).or_default();
-            *count = count.saturating_add_signed(link.delta);
-            if *count == 0 {
-                links.remove(&batch);
-            }
         }
         let entry = self.cursors.entry(source).or_default();
         if cursor.is_some() {
@@ -262,51 +205,28 @@ impl State {
 
     fn batch(&self, index: BatchIndex) -> Option<Batch> {
         let entry = self.batches.get(index)?;
-        let f = &entry.figures;
-        let mut tags: Vec<String> = entry.tags.iter().cloned().collect();
-        sort_tags(&mut tags);
-        Some(Batch {
-            key: entry.key.clone(),
-            user: f.user.clone(),
-            summary: f.summary.clone(),
-            nb_edits: f.nb_edits,
-            nb_distinct_pages: f.nb_distinct_pages,
-            nb_new_pages: f.nb_new_pages,
-            nb_reverted_edits: f.nb_reverted_edits,
-            total_diffsize: f.total_diffsize,
-            started: f.started,
-            ended: f.ended,
-            tags,
-        })
+        Some(Batch::new(
+            entry.key.clone(),
+            entry.figures.clone(),
+            entry.tags.iter().cloned(),
+        ))
     }
 
     fn stored_edit(&self, entry: &EditEntry) -> StoredEdit {
         StoredEdit {
             edit: entry.edit.clone(),
             reverted: entry.reverted.is_some(),
-            reverted_by: entry.reverted.and_then(|p| {
-                Some(RevertedBy {
-                    rcid: p.rcid?,
-                    batch: stored(p.batch)
-                        .and_then(|i| self.batches.get(i))
-                        .map(|b| b.key.clone()),
-                })
-            }),
+            reverted_by: entry
+                .reverted
+                .and_then(|p| p.reverted_by(|i| self.batches.get(i).map(|b| b.key.clone()))),
         }
     }
 
     /// Batches by index, newest `started` first.
     fn newest_started(&self, indices: impl Iterator<Item = BatchIndex>) -> Vec<Batch> {
         let mut batches: Vec<Batch> = indices.filter_map(|i| self.batch(i)).collect();
-        batches.sort_by(|a, b| b.started.cmp(&a.started).then_with(|| a.key.cmp(&b.key)));
+        Batch::sort_newest_started(&mut batches);
         batches
-    }
-}
-
-fn stored(batch: Option<BatchRef<BatchIndex>>) -> Option<BatchIndex> {
-    match batch? {
-        BatchRef::Stored(index) => Some(index),
-        BatchRef::Outcome(_) => None,
     }
 }
 
@@ -318,13 +238,15 @@ impl StoredState for State {
             .is_some_and(|w| self.seen.contains(&(w, rcid)))
     }
 
-    fn batch(&self, key: &BatchKey) -> Option<(BatchIndex, &BatchFigures)> {
+    fn batch(&self, key: &BatchKey) -> Option<(BatchIndex, BatchFigures)> {
         let index = *self.batch_index.get(key)?;
-        Some((index, &self.batches.get(index)?.figures))
+        Some((index, self.batches.get(index)?.figures.clone()))
     }
 
-    fn batch_by_id(&self, id: BatchIndex) -> Option<(&BatchKey, &BatchFigures)> {
-        self.batches.get(id).map(|b| (&b.key, &b.figures))
+    fn batch_by_id(&self, id: BatchIndex) -> Option<(BatchKey, BatchFigures)> {
+        self.batches
+            .get(id)
+            .map(|b| (b.key.clone(), b.figures.clone()))
     }
 
     fn has_page(&self, batch: BatchIndex, title: &str) -> bool {
@@ -364,14 +286,7 @@ impl StoredState for State {
     }
 
     fn undos_of(&self, wiki: &str, revision: u64, out: &mut Vec<StoredSignal<BatchIndex>>) {
-        let Some(w) = self.wiki(wiki) else { return };
-        out.extend(
-            self.undos
-                .get(&(w, revision))
-                .into_iter()
-                .flatten()
-                .copied(),
-        );
+        self.signals.undos_of(wiki, revision, out);
     }
 
     fn page_signals(
@@ -380,25 +295,7 @@ impl StoredState for State {
         title: &str,
         out: &mut Vec<(PageAction, StoredSignal<BatchIndex>)>,
     ) {
-        let Some(w) = self.wiki(wiki) else { return };
-        out.extend(
-            self.page_signals
-                .get(&(w, title.to_owned()))
-                .into_iter()
-                .flatten()
-                .copied(),
-        );
-    }
-}
-
-fn page<T>(items: impl Iterator<Item = T>, limit: u64, offset: u64) -> Vec<T> {
-    let items = items.skip(usize::try_from(offset).unwrap_or(usize::MAX));
-    if limit == 0 {
-        items.collect()
-    } else {
-        items
-            .take(usize::try_from(limit).unwrap_or(usize::MAX))
-            .collect()
+        self.signals.page_signals(wiki, title, out);
     }
 }
 
@@ -448,7 +345,8 @@ impl BatchStore for MemoryStore {
                 .cmp(&a.figures.ended)
                 .then_with(|| a.key.cmp(&b.key))
         });
-        Ok(page(found.into_iter(), query.limit, query.offset)
+        Ok(Page::new(query.limit, query.offset)
+            .select(found)
             .into_iter()
             .filter_map(|b| state.batch_index.get(&b.key).and_then(|&i| state.batch(i)))
             .collect())
@@ -476,29 +374,17 @@ impl BatchStore for MemoryStore {
             .filter_map(|rcid| state.edits.get(&(wiki, *rcid)))
             .collect();
         edits.sort_by_key(|e| std::cmp::Reverse(e.edit.position()));
-        Ok(page(
-            edits.into_iter().map(|e| state.stored_edit(e)),
-            page_of.limit,
-            page_of.offset,
-        ))
+        Ok(page_of.select(edits.into_iter().map(|e| state.stored_edit(e))))
     }
 
     async fn tools(&self) -> Result<Vec<ToolStats>, StoreError> {
         let state = self.state()?;
-        let mut tools: BTreeMap<&str, (u64, BTreeSet<&str>)> = BTreeMap::new();
-        for batch in &state.batches {
-            let entry = tools.entry(&batch.key.tool).or_default();
-            entry.0 += 1;
-            entry.1.insert(&batch.figures.user);
-        }
-        Ok(tools
-            .into_iter()
-            .map(|(tool, (nb_batches, users))| ToolStats {
-                tool: tool.to_owned(),
-                nb_batches,
-                nb_users: users.len() as u64,
-            })
-            .collect())
+        Ok(ToolStats::count(
+            state
+                .batches
+                .iter()
+                .map(|b| (b.key.tool.as_str(), b.figures.user.as_str())),
+        ))
     }
 
     async fn reverting_batches(&self, key: &BatchKey) -> Result<Vec<Batch>, StoreError> {
@@ -506,25 +392,15 @@ impl BatchStore for MemoryStore {
         let Some(&target) = state.batch_index.get(key) else {
             return Ok(Vec::new());
         };
-        let reverters = state
-            .reverted_by_batch
-            .iter()
-            .filter(|(_, links)| links.contains_key(&target))
-            .map(|(by, _)| *by);
-        Ok(state.newest_started(reverters))
+        Ok(state.newest_started(state.links.reverting(target).into_iter()))
     }
 
     async fn reverted_batches(&self, key: &BatchKey) -> Result<Vec<Batch>, StoreError> {
         let state = self.state()?;
-        let Some(by) = state.batch_index.get(key) else {
+        let Some(&by) = state.batch_index.get(key) else {
             return Ok(Vec::new());
         };
-        let targets = state
-            .reverted_by_batch
-            .get(by)
-            .into_iter()
-            .flat_map(|links| links.keys().copied());
-        Ok(state.newest_started(targets))
+        Ok(state.newest_started(state.links.reverted(by).into_iter()))
     }
 
     async fn latest_event_time(&self) -> Result<Option<Timestamp>, StoreError> {

@@ -31,6 +31,15 @@ pub enum StateError {
     },
 }
 
+impl From<StateError> for crate::StoreError {
+    fn from(e: StateError) -> Self {
+        crate::StoreError::Corrupt {
+            store: "rulebook",
+            message: e.to_string(),
+        }
+    }
+}
+
 /// Decides what a chunk does to a store: see the [module documentation](super).
 ///
 /// `state` must answer for what [`Needs::of`](super::Needs::of) lists for this
@@ -194,7 +203,7 @@ impl<'c, 's, S: StoredState> Engine<'c, 's, S> {
         let (id, figures) = self.state.batch(&owned)?;
         let slot = match self.slot_by_id.get(&id) {
             Some(&slot) => slot,
-            None => self.push_slot(owned, Some(id), figures.clone(), false),
+            None => self.push_slot(owned, Some(id), figures, false),
         };
         self.slot_by_key.insert(key, slot);
         Some(slot)
@@ -206,7 +215,7 @@ impl<'c, 's, S: StoredState> Engine<'c, 's, S> {
             return Some(slot);
         }
         let (key, figures) = self.state.batch_by_id(id)?;
-        Some(self.push_slot(key.clone(), Some(id), figures.clone(), false))
+        Some(self.push_slot(key, Some(id), figures, false))
     }
 
     fn push_slot(

@@ -13,6 +13,17 @@ pub enum BatchRef<Id> {
     Outcome(usize),
 }
 
+impl<Id: Copy> BatchRef<Id> {
+    /// The store's handle, given the handles of the decision's batches in
+    /// order (`ids[i]` for `Decision::batches[i]`).
+    pub fn resolve(self, ids: &[Id]) -> Option<Id> {
+        match self {
+            Self::Stored(id) => Some(id),
+            Self::Outcome(i) => ids.get(i).copied(),
+        }
+    }
+}
+
 /// The event that reverted an edit: where it stands, its rc id (same wiki as
 /// the edit) and its batch when it was an attributed edit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,6 +35,40 @@ pub struct Provenance<Id> {
     pub rcid: Option<u64>,
     /// The reverting event's batch.
     pub batch: Option<BatchRef<Id>>,
+}
+
+impl<Id: Copy> Provenance<Id> {
+    /// The same provenance with its batch named by the store's handle (see
+    /// [`BatchRef::resolve`]).
+    pub fn resolve(self, ids: &[Id]) -> Self {
+        Self {
+            batch: self
+                .batch
+                .and_then(|b| b.resolve(ids))
+                .map(BatchRef::Stored),
+            ..self
+        }
+    }
+
+    /// The reverting event's batch, when it is named by the store's handle.
+    pub fn stored_batch(&self) -> Option<Id> {
+        match self.batch? {
+            BatchRef::Stored(id) => Some(id),
+            BatchRef::Outcome(_) => None,
+        }
+    }
+
+    /// The public form, given the key of a stored batch; `None` when the
+    /// reverting event is not recorded.
+    pub fn reverted_by(
+        &self,
+        key_of: impl Fn(Id) -> Option<BatchKey>,
+    ) -> Option<crate::RevertedBy> {
+        Some(crate::RevertedBy {
+            rcid: self.rcid?,
+            batch: self.stored_batch().and_then(key_of),
+        })
+    }
 }
 
 /// A batch the chunk creates, changes, or only reads (the owner of a hijack
@@ -81,6 +126,23 @@ pub enum SignalTarget {
     Revision(u64),
     /// A deleted or restored page (the event's title).
     Page(PageAction),
+}
+
+impl NewSignal {
+    /// The signal as a store keeps it, given the chunk and the handles of the
+    /// decision's batches (see [`BatchRef::resolve`]).
+    pub fn stored<Id: Copy>(
+        &self,
+        chunk: &crate::Chunk,
+        ids: &[Id],
+    ) -> Option<super::StoredSignal<Id>> {
+        let edit = &chunk.edits.get(self.index)?.edit;
+        Some(super::StoredSignal {
+            rcid: Some(edit.rcid),
+            position: SignalPosition::Known(edit.position()),
+            batch: self.batch.and_then(|slot| ids.get(slot).copied()),
+        })
+    }
 }
 
 /// A revert signal of the chunk to remember, so that edits it reverts that
@@ -144,22 +206,17 @@ impl<Id> Default for Decision<Id> {
     }
 }
 
-impl<Id: Copy> Decision<Id> {
-    /// The store's handle of a batch referred to, once the decision's new
-    /// batches have handles: `new_ids[i]` is the handle of `batches[i]` when it
-    /// had none.
-    pub fn resolve(
-        &self,
-        batch: BatchRef<Id>,
-        new_ids: impl Fn(usize) -> Option<Id>,
-    ) -> Option<Id> {
-        match batch {
-            BatchRef::Stored(id) => Some(id),
-            BatchRef::Outcome(i) => self
-                .batches
-                .get(i)
-                .and_then(|b| b.id)
-                .or_else(|| new_ids(i)),
+impl<Id> Decision<Id> {
+    /// Pairs the decision's new edits with the chunk's events they are, moving
+    /// the events out of the chunk (so a store keeps them without copying).
+    pub fn take_edits(&mut self, events: Vec<crate::ChunkEdit>) -> Vec<(NewEdit<Id>, crate::Edit)> {
+        let mut new = std::mem::take(&mut self.edits).into_iter().peekable();
+        let mut out = Vec::with_capacity(new.len());
+        for (i, item) in events.into_iter().enumerate() {
+            if let Some(edit) = new.next_if(|n| n.index == i) {
+                out.push((edit, item.edit));
+            }
         }
+        out
     }
 }

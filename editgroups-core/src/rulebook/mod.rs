@@ -111,6 +111,7 @@
 
 mod decide;
 mod decision;
+mod index;
 mod needs;
 mod signal;
 mod state;
@@ -120,6 +121,7 @@ pub use decision::{
     BatchOutcome, BatchRef, Decision, LinkChange, NewEdit, NewSignal, Provenance, RevertMark,
     SignalTarget,
 };
+pub use index::{RevertLinks, SignalIndex};
 pub use needs::{BatchKeyRef, Needs};
 pub use signal::{Signal, signal_of, undone_revision};
 pub use state::{

@@ -6,7 +6,7 @@ use std::fmt::Debug;
 use std::hash::Hash;
 
 /// A batch's figures as a store keeps them (its key and tags apart).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct BatchFigures {
     /// Its author: the author of its first attributed edit.
     pub user: String,
@@ -40,6 +40,29 @@ pub enum SignalPosition {
     Unknown,
     /// Recorded.
     Known(EventPosition),
+}
+
+impl<Id> StoredTarget<Id> {
+    /// A stored edit of batch `batch`, reverted by `reverted_by` if it is.
+    pub fn of(
+        edit: &crate::edit::Edit,
+        batch: Id,
+        reverted_by: Option<&super::Provenance<Id>>,
+    ) -> Self
+    where
+        Id: Copy,
+    {
+        Self {
+            rcid: edit.rcid,
+            batch,
+            revision: edit.new_revision,
+            position: edit.position(),
+            creates_page: edit.change_type.creates_page(),
+            is_delete: edit.change_type.is_delete(),
+            reverted_at: reverted_by.map(|p| p.position),
+            reverted_by_batch: reverted_by.and_then(|p| p.stored_batch()),
+        }
+    }
 }
 
 /// A stored edit, as the revert rules see it.
@@ -98,11 +121,11 @@ pub trait StoredState {
     /// Whether the event (wiki, rc id) was stored, as an edit or as another event.
     fn is_seen(&self, wiki: &str, rcid: u64) -> bool;
 
-    /// A stored batch by key.
-    fn batch(&self, key: &BatchKey) -> Option<(Self::BatchId, &BatchFigures)>;
+    /// A stored batch by key. The rules ask once per batch and chunk.
+    fn batch(&self, key: &BatchKey) -> Option<(Self::BatchId, BatchFigures)>;
 
     /// A stored batch by handle (the batches of [`StoredTarget`]s).
-    fn batch_by_id(&self, id: Self::BatchId) -> Option<(&BatchKey, &BatchFigures)>;
+    fn batch_by_id(&self, id: Self::BatchId) -> Option<(BatchKey, BatchFigures)>;
 
     /// Whether a stored batch already has this page.
     fn has_page(&self, batch: Self::BatchId, title: &str) -> bool;
@@ -145,10 +168,10 @@ impl StoredState for EmptyState {
     fn is_seen(&self, _: &str, _: u64) -> bool {
         false
     }
-    fn batch(&self, _: &BatchKey) -> Option<(u64, &BatchFigures)> {
+    fn batch(&self, _: &BatchKey) -> Option<(u64, BatchFigures)> {
         None
     }
-    fn batch_by_id(&self, _: u64) -> Option<(&BatchKey, &BatchFigures)> {
+    fn batch_by_id(&self, _: u64) -> Option<(BatchKey, BatchFigures)> {
         None
     }
     fn has_page(&self, _: u64, _: &str) -> bool {

@@ -22,14 +22,14 @@ impl StoredState for Hand {
     fn is_seen(&self, wiki: &str, rcid: u64) -> bool {
         self.seen.iter().any(|(w, r)| w == wiki && *r == rcid)
     }
-    fn batch(&self, key: &BatchKey) -> Option<(u64, &BatchFigures)> {
+    fn batch(&self, key: &BatchKey) -> Option<(u64, BatchFigures)> {
         self.batches
             .iter()
             .find(|(_, (k, _))| k == key)
-            .map(|(id, (_, f))| (*id, f))
+            .map(|(id, (_, f))| (*id, f.clone()))
     }
-    fn batch_by_id(&self, id: u64) -> Option<(&BatchKey, &BatchFigures)> {
-        self.batches.get(&id).map(|(k, f)| (k, f))
+    fn batch_by_id(&self, id: u64) -> Option<(BatchKey, BatchFigures)> {
+        self.batches.get(&id).cloned()
     }
     fn has_page(&self, batch: u64, title: &str) -> bool {
         self.pages.iter().any(|(b, t)| *b == batch && t == title)

@@ -66,18 +66,24 @@ impl StoredState for Snapshot<'_> {
             .is_some_and(|s| s.contains(&rcid))
     }
 
-    fn batch(&self, key: &BatchKey) -> Option<(i64, &BatchFigures)> {
+    fn batch(&self, key: &BatchKey) -> Option<(i64, BatchFigures)> {
         if let Some(&id) = self.loaded.batch_ids.get(key) {
-            return self.loaded.batches.get(&id).map(|b| (id, &b.figures));
+            return self
+                .loaded
+                .batches
+                .get(&id)
+                .map(|b| (id, b.figures.clone()));
         }
-        self.cache.batch(key).map(|b| (b.id, &b.figures))
+        self.cache.batch(key).map(|b| (b.id, b.figures.clone()))
     }
 
-    fn batch_by_id(&self, id: i64) -> Option<(&BatchKey, &BatchFigures)> {
+    fn batch_by_id(&self, id: i64) -> Option<(BatchKey, BatchFigures)> {
         if let Some(b) = self.loaded.batches.get(&id) {
-            return Some((&b.key, &b.figures));
+            return Some((b.key.clone(), b.figures.clone()));
         }
-        self.cache.batch_by_id(id).map(|b| (&b.key, &b.figures))
+        self.cache
+            .batch_by_id(id)
+            .map(|b| (b.key.clone(), b.figures.clone()))
     }
 
     fn has_page(&self, batch: i64, title: &str) -> bool {
