@@ -13,6 +13,8 @@ use editgroups_core::{
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Mutex;
 
+mod tasks;
+
 /// (interned wiki, rc id or revision id).
 type EventKey = (u32, u64);
 /// (interned wiki, title).
@@ -54,6 +56,7 @@ struct State {
 #[derive(Debug, Default)]
 pub struct MemoryStore {
     state: Mutex<State>,
+    tasks: tasks::TaskTable,
 }
 
 impl MemoryStore {

@@ -6,7 +6,8 @@
 pub mod output;
 
 use anyhow::Context;
-use editgroups_core::{BatchStore, RegexToolMatcher, RuleSet};
+use editgroups_core::{RegexToolMatcher, RuleSet};
+use editgroups_store::Store;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -16,8 +17,9 @@ use std::sync::Arc;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// Opens the store a `--db` URL names, saying which on failure.
-pub async fn open_store(url: &str) -> anyhow::Result<Arc<dyn BatchStore>> {
+/// Opens the store a `--db` URL names (batches and revert tasks), saying which
+/// on failure.
+pub async fn open_store(url: &str) -> anyhow::Result<Arc<dyn Store>> {
     editgroups_store::open_store(url)
         .await
         .with_context(|| format!("cannot open the store {url}"))

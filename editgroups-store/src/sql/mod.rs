@@ -7,6 +7,7 @@
 //! - `cache`: what the store remembers of its own commits between chunks;
 //! - `checkpoint`: SQLite checkpoints beside the writer;
 //! - `read`: queries;
+//! - `tasks`: revert tasks (migration `m0003_revert_tasks`);
 //! - `error`: driver errors as [`StoreError`]s.
 
 mod apply;
@@ -15,9 +16,11 @@ mod cache;
 #[cfg(feature = "sqlite")]
 mod checkpoint;
 mod error;
+mod m0003_revert_tasks;
 mod migration;
 mod read;
 mod schema;
+mod tasks;
 
 /// Hash maps of the apply work and the cache: keyed by values this process
 /// builds from events, hashed many times per event, where SipHash's strength
