@@ -6,11 +6,15 @@
 //!   EventStreams, resumable across disconnects.
 //! - `recentchanges::RecentChangesSource` (feature `recentchanges`): polling of the
 //!   MediaWiki recent-changes API, for any MediaWiki or Wikibase.
+//! - `mediawiki::MediaWikiClient` (feature `mediawiki`, enabled by
+//!   `recentchanges`): the Action API client they share, reads and writes.
 
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 
 #[cfg(feature = "eventstreams")]
 pub mod eventstreams;
+#[cfg(feature = "mediawiki")]
+pub mod mediawiki;
 #[cfg(feature = "recentchanges")]
 pub mod recentchanges;
 #[cfg(feature = "replay")]
