@@ -8,6 +8,7 @@
 //!   MediaWiki recent-changes API, for any MediaWiki or Wikibase.
 //! - `mediawiki::MediaWikiClient` (feature `mediawiki`, enabled by
 //!   `recentchanges`): the Action API client they share, reads and writes.
+//! - `undo::RevertWorker` (feature `undo`): carries out revert tasks on a wiki.
 
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 
@@ -19,6 +20,8 @@ pub mod mediawiki;
 pub mod recentchanges;
 #[cfg(feature = "replay")]
 pub mod replay;
+#[cfg(feature = "undo")]
+pub mod undo;
 
 #[cfg(feature = "replay")]
 pub use replay::{ReplayInput, ReplaySource};
