@@ -1,9 +1,10 @@
-//! Shared helpers of the editgroups examples: printing batches in the formats the
-//! examples offer, and wiring logs.
+//! Shared helpers of the editgroups examples: printing batches (and their revert
+//! tasks) in the formats the examples offer, and wiring logs.
 
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod output;
+pub mod revert_links;
 
 use anyhow::Context;
 use editgroups_core::{RegexToolMatcher, RuleSet};
@@ -46,6 +47,7 @@ pub fn init_logging() {
     });
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr)
         .try_init();
 }
