@@ -140,26 +140,52 @@ impl Scenario {
         let (code, out, err) = run(
             "poll",
             &[
-                "--api", &wiki.api, "--db", &self.db, "--since", &self.since, "--once",
-                "--user-agent", AGENT,
+                "--api",
+                &wiki.api,
+                "--db",
+                &self.db,
+                "--since",
+                &self.since,
+                "--once",
+                "--user-agent",
+                AGENT,
             ],
         );
         assert_eq!(code, 0, "poll failed:\n{out}\n{err}");
     }
 
     /// `undo` for this batch with these credentials and extra arguments.
-    fn undo_args<'a>(&'a self, wiki: &'a TestWiki, user: &'a str, password: &'a str) -> Vec<String> {
+    fn undo_args<'a>(
+        &'a self,
+        wiki: &'a TestWiki,
+        user: &'a str,
+        password: &'a str,
+    ) -> Vec<String> {
         [
-            "--db", &self.db, "--api", &wiki.api, "--batch", &self.name(), "--comment",
-            "Undoing a test batch", "--bot-user", user, "--bot-password", password,
-            "--user-agent", AGENT,
+            "--db",
+            &self.db,
+            "--api",
+            &wiki.api,
+            "--batch",
+            &self.name(),
+            "--comment",
+            "Undoing a test batch",
+            "--bot-user",
+            user,
+            "--bot-password",
+            password,
+            "--user-agent",
+            AGENT,
         ]
         .map(str::to_owned)
         .to_vec()
     }
 
     fn batch_json(&self, name: &str) -> Value {
-        let (code, out, err) = run("batches", &["--db", &self.db, "--batch", name, "--format", "jsonl"]);
+        let (code, out, err) = run(
+            "batches",
+            &["--db", &self.db, "--batch", name, "--format", "jsonl"],
+        );
         assert_eq!(code, 0, "batches --batch {name}: {err}");
         serde_json::from_str(out.trim()).unwrap()
     }
@@ -198,7 +224,12 @@ impl Scenario {
         for ((title, _), revision) in self.edited.iter().zip(&self.revisions) {
             let prefix = format!("/* undo:0||{revision}|");
             let history = bot.history(title).await;
-            counts.push(history.iter().filter(|(_, _, c)| c.starts_with(&prefix)).count());
+            counts.push(
+                history
+                    .iter()
+                    .filter(|(_, _, c)| c.starts_with(&prefix))
+                    .count(),
+            );
         }
         counts
     }
@@ -225,7 +256,10 @@ async fn a_whole_round(wiki: &TestWiki, tool: &WikiClient, bot: &WikiClient) {
     let s = Scenario::new(wiki, tool, bot, 5001, 2, 2).await;
     s.poll(wiki);
     let before = s.batch_json(&s.name());
-    assert_eq!((before["nb_edits"].as_u64(), before["nb_new_pages"].as_u64()), (Some(4), Some(2)));
+    assert_eq!(
+        (before["nb_edits"].as_u64(), before["nb_new_pages"].as_u64()),
+        (Some(4), Some(2))
+    );
     assert_eq!(before["revert_tasks"], serde_json::json!([]));
 
     // The plan first, changing nothing.
@@ -233,7 +267,10 @@ async fn a_whole_round(wiki: &TestWiki, tool: &WikiClient, bot: &WikiClient) {
     dry.push("--dry-run".into());
     let (code, out, err) = run("undo", &strings(&dry));
     assert_eq!(code, 0, "{out}\n{err}");
-    assert!(out.contains("2 undos, 2 deletions, 0 undeletions, 0 that cannot be undone"), "{out}");
+    assert!(
+        out.contains("2 undos, 2 deletions, 0 undeletions, 0 that cannot be undone"),
+        "{out}"
+    );
     assert!(out.contains("rights needed: delete, edit"), "{out}");
     assert!(out.contains("nothing was changed"), "{out}");
     assert!(s.tasks().await.is_empty());
@@ -242,12 +279,19 @@ async fn a_whole_round(wiki: &TestWiki, tool: &WikiClient, bot: &WikiClient) {
     args.extend(["--yes", "--pace", "0.2"].map(str::to_owned));
     let (code, out, err) = run("undo", &strings(&args));
     assert_eq!(code, 0, "{out}\n{err}");
-    assert!(out.contains("4 done, 0 failed, 0 skipped, 0 not done"), "{out}");
+    assert!(
+        out.contains("4 done, 0 failed, 0 skipped, 0 not done"),
+        "{out}"
+    );
     assert!(!err.contains("\u{1b}["), "colours off a terminal: {err}");
 
     // The wiki: texts as before the batch, created pages gone.
     for (title, text) in &s.edited {
-        assert_eq!(bot.text(title).await.as_deref(), Some(text.as_str()), "{title}");
+        assert_eq!(
+            bot.text(title).await.as_deref(),
+            Some(text.as_str()),
+            "{title}"
+        );
     }
     for title in &s.created {
         assert_eq!(bot.text(title).await, None, "{title} still exists");
@@ -289,13 +333,19 @@ async fn refusals_change_nothing(wiki: &TestWiki, tool: &WikiClient, bot: &WikiC
     let args = s.undo_args(wiki, BOT_USER, BOT_PASS);
     let (code, out, err) = run("undo", &strings(&args));
     assert_ne!(code, 0, "{out}");
-    assert!(err.contains("not a terminal") && err.contains("--yes"), "{err}");
+    assert!(
+        err.contains("not a terminal") && err.contains("--yes"),
+        "{err}"
+    );
 
     let mut args = s.undo_args(wiki, TOOL_USER, TOOL_PASS);
     args.push("--yes".into());
     let (code, out, err) = run("undo", &strings(&args));
     assert_eq!(code, 1, "{out}\n{err}");
-    assert!(out.contains("refused: the account Pintoch lacks the right delete"), "{out}");
+    assert!(
+        out.contains("refused: the account Pintoch lacks the right delete"),
+        "{out}"
+    );
 
     let mut args = s.undo_args(wiki, BOT_USER, "wrongwrongwrongwrongwrongwrong00");
     args.push("--yes".into());
@@ -318,7 +368,8 @@ async fn a_later_edit_by_another_account_conflicts(
 ) {
     let s = Scenario::new(wiki, tool, bot, 5003, 1, 2).await;
     let (title, _) = &s.edited[0];
-    bot.edit(title, "rewritten by someone else", "a later edit").await;
+    bot.edit(title, "rewritten by someone else", "a later edit")
+        .await;
     s.poll(wiki);
     let mut args = s.undo_args(wiki, BOT_USER, BOT_PASS);
     args.extend(["--yes", "--pace", "0.2"].map(str::to_owned));
@@ -326,11 +377,20 @@ async fn a_later_edit_by_another_account_conflicts(
     assert_eq!(code, 0, "{out}\n{err}");
     assert!(out.contains("2 done, 1 failed"), "{out}");
     assert!(
-        out.contains(&format!("failed: {title} (undo revision {}): undofailure:", s.revisions[0])),
+        out.contains(&format!(
+            "failed: {title} (undo revision {}): undofailure:",
+            s.revisions[0]
+        )),
         "{out}"
     );
-    assert_eq!(bot.text(title).await.as_deref(), Some("rewritten by someone else"));
-    assert_eq!(bot.text(&s.edited[1].0).await.as_deref(), Some(s.edited[1].1.as_str()));
+    assert_eq!(
+        bot.text(title).await.as_deref(),
+        Some("rewritten by someone else")
+    );
+    assert_eq!(
+        bot.text(&s.edited[1].0).await.as_deref(),
+        Some(s.edited[1].1.as_str())
+    );
     let store = s.store().await;
     let task = &store.revert_tasks(&TaskQuery::new()).await.unwrap()[0];
     assert_eq!(task.status, TaskStatus::Completed);
@@ -363,13 +423,25 @@ async fn a_cancel_in_the_middle(wiki: &TestWiki, tool: &WikiClient, bot: &WikiCl
     let output = wait(child, "the cancelled undo");
     let out = String::from_utf8_lossy(&output.stdout);
     assert_eq!(output.status.code(), Some(1), "{out}");
-    assert!(out.contains(&format!("task {uid} (wiki:QSv2/5004): cancelled")), "{out}");
+    assert!(
+        out.contains(&format!("task {uid} (wiki:QSv2/5004): cancelled")),
+        "{out}"
+    );
 
     let store = s.store().await;
     let task = store.revert_task(&uid).await.unwrap().unwrap();
     assert_eq!(task.status, TaskStatus::Cancelled);
-    assert!(task.counts.done >= 1 && task.counts.done <= 2, "{:?}", task.counts);
-    assert_eq!(task.counts.pending, 5 - task.counts.done, "{:?}", task.counts);
+    assert!(
+        task.counts.done >= 1 && task.counts.done <= 2,
+        "{:?}",
+        task.counts
+    );
+    assert_eq!(
+        task.counts.pending,
+        5 - task.counts.done,
+        "{:?}",
+        task.counts
+    );
     store.close().await.unwrap();
     let undone: usize = s.undo_counts(bot).await.iter().sum();
     assert_eq!(undone as u64, task.counts.done);
@@ -393,15 +465,26 @@ async fn a_sigkill_in_the_middle_then_a_second_run(
     assert!(!killed.success());
     let interrupted = s.tasks().await;
     assert_eq!(interrupted[0].status, TaskStatus::Running);
-    assert!(interrupted[0].counts.unsettled() > 0, "{:?}", interrupted[0].counts);
+    assert!(
+        interrupted[0].counts.unsettled() > 0,
+        "{:?}",
+        interrupted[0].counts
+    );
 
     let (code, out, err) = run("undo", &strings(&args));
     assert_eq!(code, 0, "{out}\n{err}");
     assert!(out.contains("resuming it"), "{out}");
-    assert!(out.contains("6 done, 0 failed, 0 skipped, 0 not done"), "{out}");
+    assert!(
+        out.contains("6 done, 0 failed, 0 skipped, 0 not done"),
+        "{out}"
+    );
     assert_eq!(s.undo_counts(bot).await, [1, 1, 1, 1, 1]);
     for (title, text) in &s.edited {
-        assert_eq!(bot.text(title).await.as_deref(), Some(text.as_str()), "{title}");
+        assert_eq!(
+            bot.text(title).await.as_deref(),
+            Some(text.as_str()),
+            "{title}"
+        );
     }
     assert_eq!(bot.deletion_log(&s.created[0]).await.len(), 1);
     assert_eq!(s.tasks().await[0].status, TaskStatus::Completed);

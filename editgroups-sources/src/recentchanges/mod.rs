@@ -15,7 +15,7 @@
 //! [`GapPolicy`]).
 //!
 //! # Etiquette
-//! Requests go through the shared [`MediaWikiClient`](crate::mediawiki::MediaWikiClient):
+//! Requests go through the shared [`MediaWikiClient`]:
 //! one request at a time, a required User-Agent, `maxlag=5` with `Retry-After`
 //! honoured, exponential backoff with jitter on 5xx, timeouts and connection
 //! errors, and an optional bot-password login for the higher limits of bots.
