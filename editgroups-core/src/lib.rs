@@ -24,6 +24,11 @@
 //! - [`Pipeline`] joins them, resumes from the stored cursor and stops cleanly on
 //!   a shutdown signal.
 //!
+//! Undoing a batch: [`plan`] computes the actions that undo it (undo, delete,
+//! restore, newest edit first) and the summaries that tie them to a revert task;
+//! [`RevertTaskStore`] keeps the tasks and the outcome of every action. The worker
+//! that carries them out on a wiki lives in `editgroups-sources`.
+//!
 //! Authors of sources and stores depend on this crate only.
 //!
 //! # Why a pull stream?
@@ -50,8 +55,8 @@
 //! - lag is measured from every event read, so a quiet wiki does not look stalled.
 //!
 //! # Feature flags
-//! - `testing`: the [`BatchStore`] conformance suite and helpers for testing
-//!   sources (`editgroups_core::testing`).
+//! - `testing`: the [`BatchStore`] and [`RevertTaskStore`] conformance suites and
+//!   helpers for testing sources (`editgroups_core::testing`).
 
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 
@@ -59,11 +64,13 @@ pub mod cursor;
 pub mod edit;
 pub mod matcher;
 pub mod pipeline;
+pub mod plan;
 pub mod recentchange;
 pub mod rulebook;
 pub mod source;
 pub mod store;
 pub mod tags;
+pub mod tasks;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 
@@ -75,11 +82,22 @@ pub use cursor::Cursor;
 pub use edit::{ChangeType, Edit, EventPosition, Timestamp};
 pub use matcher::{RegexToolMatcher, RuleSet, ToolMatch, ToolMatcher};
 pub use pipeline::{Pipeline, PipelineConfig, PipelineError};
+pub use plan::{RevertOperation, SummaryStamp, UndoPlan};
 pub use source::{EditSource, SkipReason, SourceError, SourceItem, SourceStream};
 pub use store::{
     ApplyReport, Batch, BatchKey, BatchQuery, BatchStore, Chunk, ChunkEdit, DynBatchStore, Page,
     RevertedBy, SourceProgress, StoreError, StoredEdit, ToolStats,
 };
+pub use tasks::{
+    ActionState, CreateTaskError, NewRevertTask, RevertAction, RevertTask, RevertTaskStore,
+    TaskQuery, TaskStatus,
+};
 
 #[cfg(test)]
-fn _object_safe(_: &dyn EditSource, _: &dyn BatchStore, _: &dyn ToolMatcher) {}
+fn _object_safe(
+    _: &dyn EditSource,
+    _: &dyn BatchStore,
+    _: &dyn ToolMatcher,
+    _: &dyn RevertTaskStore,
+) {
+}

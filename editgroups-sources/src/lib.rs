@@ -6,15 +6,22 @@
 //!   EventStreams, resumable across disconnects.
 //! - `recentchanges::RecentChangesSource` (feature `recentchanges`): polling of the
 //!   MediaWiki recent-changes API, for any MediaWiki or Wikibase.
+//! - `mediawiki::MediaWikiClient` (feature `mediawiki`, enabled by
+//!   `recentchanges`): the Action API client they share, reads and writes.
+//! - `undo::RevertWorker` (feature `undo`): carries out revert tasks on a wiki.
 
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 
 #[cfg(feature = "eventstreams")]
 pub mod eventstreams;
+#[cfg(feature = "mediawiki")]
+pub mod mediawiki;
 #[cfg(feature = "recentchanges")]
 pub mod recentchanges;
 #[cfg(feature = "replay")]
 pub mod replay;
+#[cfg(feature = "undo")]
+pub mod undo;
 
 #[cfg(feature = "replay")]
 pub use replay::{ReplayInput, ReplaySource};

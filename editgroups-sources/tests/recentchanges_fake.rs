@@ -448,3 +448,38 @@ async fn rows_that_cannot_be_attributed_are_skipped_with_their_position() {
     assert_eq!(stats.skipped.get("incomplete"), Some(&1));
     assert_eq!(stats.inserted, 2);
 }
+
+#[tokio::test]
+async fn a_shared_api_client_is_used_and_must_be_the_same_wiki() {
+    let t0 = t0();
+    let fake = FakeApi::start().await;
+    fake.add_rows(rows(1, 3, 3, t0));
+    let client = editgroups_sources::mediawiki::MediaWikiClient::builder(fake.url())
+        .user_agent("editgroups-tests/0 (shared client)")
+        .build()
+        .unwrap();
+    let mut source = RecentChangesSource::builder(fake.url())
+        .client(client.clone())
+        .wiki("fakewiki")
+        .since(t0)
+        .once(true)
+        .build()
+        .unwrap();
+    let (items, error) = collect(&mut source, None).await;
+    assert!(error.is_none(), "{error:?}");
+    assert_eq!(rcids(&items), [1, 2, 3]);
+    // The requests went through the shared client, with its User-Agent.
+    assert_eq!(client.stats().snapshot().requests, 1);
+    assert_eq!(source.stats().snapshot().requests, 1);
+    assert_eq!(
+        fake.requests()[0].user_agent.as_deref(),
+        Some("editgroups-tests/0 (shared client)")
+    );
+    let other = RecentChangesSource::builder("http://127.0.0.1:1/w/api.php")
+        .client(client)
+        .build();
+    assert!(
+        matches!(other, Err(SourceError::Config(m)) if m.contains("shared API client")),
+        "a client of another wiki is refused"
+    );
+}

@@ -6,7 +6,9 @@
     doc = "- [`SqlStore`] (features `sqlite`, `postgres`, `mysql`): SQL through sea-orm."
 )]
 //!
-//! [`open_store`] opens any of them from one URL string.
+//! Each keeps batches ([`BatchStore`](editgroups_core::BatchStore)) and revert
+//! tasks ([`RevertTaskStore`](editgroups_core::RevertTaskStore)); [`Store`] is
+//! both, and [`open_store`] opens any of them from one URL string.
 
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 
@@ -14,10 +16,12 @@
 mod memory;
 #[cfg(feature = "sql")]
 mod sql;
+mod store;
 mod url;
 
 #[cfg(feature = "memory")]
 pub use memory::MemoryStore;
 #[cfg(feature = "sql")]
 pub use sql::{CacheLimits, SqlStore};
+pub use store::Store;
 pub use url::open_store;

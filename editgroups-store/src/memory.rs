@@ -14,6 +14,8 @@ use editgroups_core::{
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Mutex;
 
+mod tasks;
+
 /// A wiki, numbered: keys need no string.
 type WikiId = u32;
 /// (wiki, rc id) or (wiki, revision).
@@ -62,6 +64,7 @@ struct State {
 #[derive(Debug, Default)]
 pub struct MemoryStore {
     state: Mutex<State>,
+    tasks: tasks::TaskTable,
 }
 
 impl MemoryStore {

@@ -8,7 +8,7 @@ mod common;
 
 use common::{Kind, TestDb};
 use editgroups_core::testing::{attributed, chunk, edit};
-use editgroups_core::{BatchKey, BatchStore, StoreError};
+use editgroups_core::{BatchKey, BatchStore, RevertTaskStore, StoreError};
 use editgroups_store::{SqlStore, open_store};
 use sea_orm::ConnectionTrait;
 
@@ -18,6 +18,107 @@ async fn conformance(kind: Kind) {
     editgroups_core::testing::store::run_all(&store).await;
     store.close().await.unwrap();
     db.drop_db().await;
+}
+
+/// The revert-task suite, on a store the batch suite has filled.
+async fn task_conformance(kind: Kind) {
+    let db = TestDb::new(kind, "tasks").await;
+    let store = db.open().await;
+    editgroups_core::testing::tasks::run_all(&store).await;
+    editgroups_core::testing::store::run_all(&store).await;
+    store.close().await.unwrap();
+    db.drop_db().await;
+}
+
+#[tokio::test]
+async fn sqlite_file_passes_the_task_suite() {
+    task_conformance(Kind::SqliteFile).await;
+}
+
+#[tokio::test]
+async fn sqlite_memory_passes_the_task_suite() {
+    task_conformance(Kind::SqliteMemory).await;
+}
+
+#[tokio::test]
+async fn postgres_passes_the_task_suite() {
+    task_conformance(Kind::Postgres).await;
+}
+
+#[tokio::test]
+async fn mariadb_passes_the_task_suite() {
+    task_conformance(Kind::Mysql).await;
+}
+
+/// A database written before revert tasks existed (schema version 1) gains
+/// their tables when opened, and keeps its batches.
+async fn old_databases_gain_the_task_tables(kind: Kind) {
+    let db = TestDb::new(kind, "m0003").await;
+    let store = db.open().await;
+    store
+        .apply(chunk(
+            "s",
+            "1",
+            vec![attributed(edit("w", 1), "OR", "abc", "Ann")],
+        ))
+        .await
+        .unwrap();
+    // Back to version 1: no task tables, no record of their migration.
+    for sql in [
+        "DROP TABLE editgroups_revert_actions",
+        "DROP TABLE editgroups_revert_tasks",
+        "DELETE FROM editgroups_migrations WHERE version = 'm0003_revert_tasks'",
+        "UPDATE editgroups_meta SET value = 1 WHERE name = 'schema_version'",
+    ] {
+        store.connection().execute_unprepared(sql).await.unwrap();
+    }
+    store.close().await.unwrap();
+    let store = db.open().await;
+    let key = BatchKey::new("w", "OR", "abc");
+    let edits = store
+        .batch_edits(&key, editgroups_core::Page::all())
+        .await
+        .unwrap();
+    let plan = editgroups_core::UndoPlan::new(key.clone(), &edits);
+    let task = store
+        .create_revert_task(&editgroups_core::NewRevertTask {
+            batch: key,
+            user: "Ann".into(),
+            comment: "after the upgrade".into(),
+            actions: plan.actions,
+        })
+        .await
+        .unwrap();
+    assert_eq!(task.counts.pending, 1);
+    let version = store
+        .connection()
+        .query_one_raw(sea_orm::Statement::from_string(
+            store.backend(),
+            "SELECT value FROM editgroups_meta WHERE name = 'schema_version'",
+        ))
+        .await
+        .unwrap()
+        .unwrap()
+        .try_get_by_index::<i64>(0)
+        .unwrap();
+    assert_eq!(version, SqlStore::schema_version());
+    store.close().await.unwrap();
+    db.drop_db().await;
+}
+
+#[tokio::test]
+async fn sqlite_databases_gain_the_task_tables() {
+    old_databases_gain_the_task_tables(Kind::SqliteFile).await;
+}
+
+#[tokio::test]
+async fn postgres_databases_gain_the_task_tables() {
+    old_databases_gain_the_task_tables(Kind::Postgres).await;
+}
+
+#[tokio::test]
+async fn mariadb_databases_gain_the_task_tables() {
+    old_databases_gain_the_task_tables(Kind::Mysql).await;
 }
 
 #[tokio::test]

@@ -1,5 +1,6 @@
 //! Lists the batches a store holds, filtered by tool, author, tags and wiki, or
-//! shows one batch with its latest edits.
+//! shows one batch with its latest edits and its revert tasks (each with the
+//! `EG` batch it made), or, for an `EG` batch, the batch its task undid.
 //!
 //! Run with
 //! `cargo run --release -p editgroups-examples --example batches -- --tag lang-fr --limit 20`
@@ -9,6 +10,7 @@ use anyhow::bail;
 use clap::Parser;
 use editgroups_core::{BatchKey, BatchQuery, Page};
 use editgroups_examples::output::{BatchDetail, Format, write_batch_detail, write_batches};
+use editgroups_examples::revert_links::{links_json, revert_links, write_links};
 use std::io::Write;
 
 #[derive(Debug, Parser)]
@@ -80,7 +82,20 @@ async fn main() -> anyhow::Result<()> {
             reverting: &reverting,
             reverted: &reverted,
         };
-        write_batch_detail(&mut out, detail, args.format)?;
+        let links = revert_links(store.as_ref(), &batch).await?;
+        if args.format == Format::Jsonl {
+            // One object: the batch, its edits, and its revert tasks.
+            let mut line = Vec::new();
+            write_batch_detail(&mut line, detail, args.format)?;
+            let mut detail: serde_json::Map<String, serde_json::Value> =
+                serde_json::from_slice(&line)?;
+            detail.extend(links_json(&links));
+            serde_json::to_writer(&mut out, &detail)?;
+            writeln!(out)?;
+        } else {
+            write_batch_detail(&mut out, detail, args.format)?;
+            write_links(&mut out, &links, args.format)?;
+        }
         out.flush()?;
         return Ok(());
     }

@@ -1,12 +1,14 @@
-//! Shared helpers of the editgroups examples: printing batches in the formats the
-//! examples offer, and wiring logs.
+//! Shared helpers of the editgroups examples: printing batches (and their revert
+//! tasks) in the formats the examples offer, and wiring logs.
 
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod output;
+pub mod revert_links;
 
 use anyhow::Context;
-use editgroups_core::{BatchStore, RegexToolMatcher, RuleSet};
+use editgroups_core::{RegexToolMatcher, RuleSet};
+use editgroups_store::Store;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -16,8 +18,9 @@ use std::sync::Arc;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// Opens the store a `--db` URL names, saying which on failure.
-pub async fn open_store(url: &str) -> anyhow::Result<Arc<dyn BatchStore>> {
+/// Opens the store a `--db` URL names (batches and revert tasks), saying which
+/// on failure.
+pub async fn open_store(url: &str) -> anyhow::Result<Arc<dyn Store>> {
     editgroups_store::open_store(url)
         .await
         .with_context(|| format!("cannot open the store {url}"))
@@ -44,6 +47,7 @@ pub fn init_logging() {
     });
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr)
         .try_init();
 }

@@ -31,45 +31,6 @@ pub(crate) struct RcQuery<'a> {
     pub(crate) recentchanges: Vec<RcRow<'a>>,
 }
 
-/// An `error` object of the Action API.
-#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
-pub(crate) struct ApiErrorBody {
-    #[serde(default)]
-    pub(crate) code: String,
-    #[serde(default)]
-    pub(crate) info: String,
-}
-
-/// What to do about an API error.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum ErrorClass {
-    /// Replica lag above `maxlag`: wait (at least `Retry-After`) and ask again.
-    Lag,
-    /// Passing trouble on the server's side (read-only, rate limits, internal
-    /// errors): back off and ask again.
-    Transient,
-    /// The session expired (`assert=user` failed): log in again.
-    SessionLost,
-    /// Bad parameters, missing rights, a bad continuation: retrying cannot help.
-    Fatal,
-}
-
-impl ApiErrorBody {
-    pub(crate) fn class(&self) -> ErrorClass {
-        match self.code.as_str() {
-            "maxlag" => ErrorClass::Lag,
-            "readonly"
-            | "ratelimited"
-            | "internal_api_error_DBQueryError"
-            | "internal_api_error_DBConnectionError"
-            | "internal_api_error_DBQueryTimeoutError" => ErrorClass::Transient,
-            "assertuserfailed" | "assertbotfailed" => ErrorClass::SessionLost,
-            code if code.starts_with("internal_api_error_") => ErrorClass::Transient,
-            _ => ErrorClass::Fatal,
-        }
-    }
-}
-
 /// A row of `list=recentchanges` with the props this source asks for. Ids that the
 /// API writes as 0 when there is none (`revid`, `old_revid`) are read as they are
 /// and mapped to `None` later.
@@ -356,30 +317,5 @@ mod tests {
             Err(SourceError::Cursor(_))
         ));
         assert_eq!(format_timestamp(position.timestamp), "2026-11-28T01:42:21Z");
-    }
-
-    #[test]
-    fn errors_are_classified() {
-        let class = |code: &str| {
-            ApiErrorBody {
-                code: code.into(),
-                info: String::new(),
-            }
-            .class()
-        };
-        assert_eq!(class("maxlag"), ErrorClass::Lag);
-        assert_eq!(class("readonly"), ErrorClass::Transient);
-        assert_eq!(class("ratelimited"), ErrorClass::Transient);
-        assert_eq!(class("internal_api_error_Whatever"), ErrorClass::Transient);
-        assert_eq!(class("assertuserfailed"), ErrorClass::SessionLost);
-        for fatal in [
-            "badcontinue",
-            "paramerror",
-            "permissiondenied",
-            "badvalue",
-            "",
-        ] {
-            assert_eq!(class(fatal), ErrorClass::Fatal, "{fatal}");
-        }
     }
 }

@@ -1,12 +1,14 @@
 //! Configuration of a [`RecentChangesSource`].
 
 use super::RecentChangesSource;
-use crate::http::{BackoffConfig, check_user_agent};
+use crate::http::BackoffConfig;
+use crate::mediawiki::{MediaWikiClient, MediaWikiClientBuilder};
 use editgroups_core::pipeline::DEFAULT_WATCHED_NAMESPACES;
 use editgroups_core::{SourceError, Timestamp};
 use std::collections::BTreeSet;
-use std::fmt;
 use std::time::Duration;
+
+pub use crate::mediawiki::BotPassword;
 
 /// What the source does when the wiki no longer keeps part of the history it was
 /// asked for (the cursor or `since` is older than the wiki's retention).
@@ -23,24 +25,6 @@ pub enum GapPolicy {
     Continue,
 }
 
-/// A bot password (`Special:BotPasswords`), for the higher API limits of bots.
-#[derive(Clone, PartialEq, Eq)]
-pub struct BotPassword {
-    /// `User@appid`.
-    pub user: String,
-    /// The generated password.
-    pub password: String,
-}
-
-impl fmt::Debug for BotPassword {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("BotPassword")
-            .field("user", &self.user)
-            .field("password", &"<hidden>")
-            .finish()
-    }
-}
-
 /// Everything the poller needs, fixed when the source is built.
 #[derive(Debug, Clone)]
 pub(crate) struct Config {
@@ -51,13 +35,8 @@ pub(crate) struct Config {
     pub(crate) gap_policy: GapPolicy,
     pub(crate) min_interval: Duration,
     pub(crate) max_interval: Duration,
-    pub(crate) maxlag: Option<u32>,
-    pub(crate) lag_wait: Duration,
-    pub(crate) backoff: BackoffConfig,
-    pub(crate) max_retries: Option<u32>,
     pub(crate) since: Option<Timestamp>,
     pub(crate) once: bool,
-    pub(crate) login: Option<BotPassword>,
     pub(crate) page_size: Option<u32>,
 }
 
@@ -77,9 +56,9 @@ pub(crate) struct Config {
 pub struct RecentChangesBuilder {
     api_url: String,
     name: Option<String>,
-    user_agent: Option<String>,
-    request_timeout: Duration,
-    connect_timeout: Duration,
+    /// The API client being configured, unless one was given.
+    client: MediaWikiClientBuilder,
+    shared: Option<MediaWikiClient>,
     config: Config,
 }
 
@@ -91,12 +70,12 @@ pub const DEFAULT_MAX_AGE: Duration = Duration::from_secs(90 * 86_400);
 
 impl RecentChangesBuilder {
     pub(crate) fn new(api_url: impl Into<String>) -> Self {
+        let api_url = api_url.into();
         Self {
-            api_url: api_url.into(),
+            client: MediaWikiClient::builder(api_url.clone()),
+            api_url,
             name: None,
-            user_agent: None,
-            request_timeout: Duration::from_secs(60),
-            connect_timeout: Duration::from_secs(10),
+            shared: None,
             config: Config {
                 wiki: None,
                 namespaces: DEFAULT_WATCHED_NAMESPACES.into_iter().collect(),
@@ -105,13 +84,8 @@ impl RecentChangesBuilder {
                 gap_policy: GapPolicy::Fail,
                 min_interval: Duration::from_secs(5),
                 max_interval: Duration::from_secs(60),
-                maxlag: Some(5),
-                lag_wait: Duration::from_secs(5),
-                backoff: BackoffConfig::default(),
-                max_retries: None,
                 since: None,
                 once: false,
-                login: None,
                 page_size: None,
             },
         }
@@ -128,7 +102,16 @@ impl RecentChangesBuilder {
 
     /// The User-Agent sent with every request (required): `tool/version (contact)`.
     pub fn user_agent(mut self, agent: impl Into<String>) -> Self {
-        self.user_agent = Some(agent.into());
+        self.client = self.client.user_agent(agent);
+        self
+    }
+
+    /// Polls through this API client, shared with other parts of the host (a
+    /// revert worker, an inspector): one request at a time among all of them.
+    /// The client's own configuration (User-Agent, login, `maxlag`, backoff,
+    /// timeouts) then replaces what this builder says of them.
+    pub fn client(mut self, client: MediaWikiClient) -> Self {
+        self.shared = Some(client);
         self
     }
 
@@ -180,39 +163,39 @@ impl RecentChangesBuilder {
 
     /// The `maxlag` parameter in seconds (default 5; `None` leaves it out).
     pub fn maxlag(mut self, maxlag: Option<u32>) -> Self {
-        self.config.maxlag = maxlag;
+        self.client = self.client.maxlag(maxlag);
         self
     }
 
     /// The least wait after a `maxlag` error that came without `Retry-After`
     /// (default 5 s).
     pub fn lag_wait(mut self, wait: Duration) -> Self {
-        self.config.lag_wait = wait;
+        self.client = self.client.lag_wait(wait);
         self
     }
 
     /// The backoff after failed requests (5xx, timeouts, connection errors).
     pub fn backoff(mut self, backoff: BackoffConfig) -> Self {
-        self.config.backoff = backoff;
+        self.client = self.client.backoff(backoff);
         self
     }
 
     /// Failed attempts in a row after which the source gives up with the last
     /// error (default: never give up).
     pub fn max_retries(mut self, retries: Option<u32>) -> Self {
-        self.config.max_retries = retries;
+        self.client = self.client.max_retries(retries);
         self
     }
 
     /// How long one request may take, body included (default 60 s).
     pub fn request_timeout(mut self, timeout: Duration) -> Self {
-        self.request_timeout = timeout;
+        self.client = self.client.request_timeout(timeout);
         self
     }
 
     /// How long connecting may take (default 10 s).
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.connect_timeout = timeout;
+        self.client = self.client.connect_timeout(timeout);
         self
     }
 
@@ -231,10 +214,7 @@ impl RecentChangesBuilder {
 
     /// Logs in with a bot password before polling; the session cookie is kept.
     pub fn bot_password(mut self, user: impl Into<String>, password: impl Into<String>) -> Self {
-        self.config.login = Some(BotPassword {
-            user: user.into(),
-            password: password.into(),
-        });
+        self.client = self.client.bot_password(user, password);
         self
     }
 
@@ -246,37 +226,28 @@ impl RecentChangesBuilder {
 
     /// Checks the configuration and builds the source.
     pub fn build(self) -> Result<RecentChangesSource, SourceError> {
-        let agent = check_user_agent(self.user_agent.as_deref())?;
-        let api_url = reqwest::Url::parse(&self.api_url).map_err(|e| {
-            SourceError::Config(format!("the API URL {:?} is not a URL: {e}", self.api_url))
-        })?;
-        if !matches!(api_url.scheme(), "http" | "https") {
-            return Err(SourceError::Config(format!(
-                "the API URL {api_url} is not http(s)"
-            )));
-        }
+        let client = match self.shared {
+            Some(client) => {
+                if reqwest::Url::parse(&self.api_url).ok().as_ref() != Some(client.api_url()) {
+                    return Err(SourceError::Config(format!(
+                        "the shared API client talks to {}, not to {}",
+                        client.api_url(),
+                        self.api_url
+                    )));
+                }
+                client
+            }
+            None => self.client.build()?,
+        };
         if self.config.namespaces.is_empty() {
             return Err(SourceError::Config("no namespace to poll".into()));
         }
         if self.config.wiki.as_deref().is_some_and(str::is_empty) {
             return Err(SourceError::Config("the wiki id is empty".into()));
         }
-        let http = reqwest::Client::builder()
-            .user_agent(agent)
-            .cookie_store(true)
-            .gzip(true)
-            .timeout(self.request_timeout)
-            .connect_timeout(self.connect_timeout)
-            .build()
-            .map_err(|e| SourceError::Config(format!("cannot build the HTTP client: {e}")))?;
         let name = self
             .name
-            .unwrap_or_else(|| format!("{}:{api_url}", super::api::CURSOR_KIND));
-        Ok(RecentChangesSource::from_parts(
-            name,
-            api_url,
-            self.config,
-            http,
-        ))
+            .unwrap_or_else(|| format!("{}:{}", super::api::CURSOR_KIND, client.api_url()));
+        Ok(RecentChangesSource::from_parts(name, self.config, client))
     }
 }

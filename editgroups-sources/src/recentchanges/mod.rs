@@ -15,14 +15,14 @@
 //! [`GapPolicy`]).
 //!
 //! # Etiquette
-//! One request at a time, a required User-Agent, `maxlag=5` with `Retry-After`
+//! Requests go through the shared [`MediaWikiClient`]:
+//! one request at a time, a required User-Agent, `maxlag=5` with `Retry-After`
 //! honoured, exponential backoff with jitter on 5xx, timeouts and connection
-//! errors, an interval that grows while the wiki is idle, and an optional
-//! bot-password login for the higher limits of bots.
+//! errors, and an optional bot-password login for the higher limits of bots.
+//! Polls come at an interval that grows while the wiki is idle.
 
 mod api;
 mod builder;
-mod client;
 mod poller;
 mod stats;
 
@@ -30,6 +30,7 @@ pub use api::map_page;
 pub use builder::{BotPassword, DEFAULT_MAX_AGE, DEFAULT_OVERLAP, GapPolicy, RecentChangesBuilder};
 pub use stats::{RecentChangesSnapshot, RecentChangesStats};
 
+use crate::mediawiki::MediaWikiClient;
 use builder::Config;
 use editgroups_core::{Cursor, EditSource, SourceStream};
 use std::sync::{Arc, OnceLock};
@@ -41,9 +42,8 @@ use std::sync::{Arc, OnceLock};
 #[derive(Debug)]
 pub struct RecentChangesSource {
     name: String,
-    url: reqwest::Url,
     config: Arc<Config>,
-    http: reqwest::Client,
+    client: MediaWikiClient,
     stats: Arc<RecentChangesStats>,
     /// The wiki id, once known (configured, or read from siteinfo once).
     wiki: Arc<OnceLock<String>>,
@@ -56,22 +56,16 @@ impl RecentChangesSource {
         RecentChangesBuilder::new(api_url)
     }
 
-    pub(crate) fn from_parts(
-        name: String,
-        url: reqwest::Url,
-        config: Config,
-        http: reqwest::Client,
-    ) -> Self {
+    pub(crate) fn from_parts(name: String, config: Config, client: MediaWikiClient) -> Self {
         let wiki = Arc::new(OnceLock::new());
         if let Some(id) = &config.wiki {
             let _ = wiki.set(id.clone());
         }
         Self {
             name,
-            url,
             config: Arc::new(config),
-            http,
-            stats: Arc::default(),
+            stats: Arc::new(RecentChangesStats::with_client(client.stats())),
+            client,
             wiki,
         }
     }
@@ -88,7 +82,13 @@ impl RecentChangesSource {
 
     /// The api.php polled.
     pub fn api_url(&self) -> &str {
-        self.url.as_str()
+        self.client.api_url().as_str()
+    }
+
+    /// The API client the source polls through (to share it, e.g. with a
+    /// revert worker: one request at a time among all of them).
+    pub fn client(&self) -> &MediaWikiClient {
+        &self.client
     }
 }
 
@@ -98,14 +98,8 @@ impl EditSource for RecentChangesSource {
     }
 
     fn stream(&mut self, from: Option<Cursor>) -> SourceStream {
-        let client = client::ApiClient::new(
-            self.http.clone(),
-            self.url.clone(),
-            Arc::clone(&self.config),
-            Arc::clone(&self.stats),
-        );
         poller::stream(
-            client,
+            self.client.clone(),
             Arc::clone(&self.config),
             Arc::clone(&self.stats),
             Arc::clone(&self.wiki),

@@ -3,8 +3,8 @@
 
 use super::api::{RcResponse, RowError, decode_cursor, encode_cursor, format_timestamp};
 use super::builder::{Config, GapPolicy};
-use super::client::{ApiClient, Params};
 use super::stats::RecentChangesStats;
+use crate::mediawiki::MediaWikiClient;
 use chrono::{DateTime, Utc};
 use editgroups_core::{
     Cursor, EventPosition, SkipReason, SourceError, SourceItem, SourceStream, Timestamp,
@@ -54,8 +54,11 @@ impl Seen {
     }
 }
 
+/// Query parameters.
+type Params = Vec<(String, String)>;
+
 struct Poller {
-    client: ApiClient,
+    client: MediaWikiClient,
     config: Arc<Config>,
     stats: Arc<RecentChangesStats>,
     wiki_cell: Arc<OnceLock<String>>,
@@ -83,7 +86,7 @@ struct Poller {
 
 /// The stream of a poller starting just after `from`.
 pub(crate) fn stream(
-    client: ApiClient,
+    client: MediaWikiClient,
     config: Arc<Config>,
     stats: Arc<RecentChangesStats>,
     wiki_cell: Arc<OnceLock<String>>,
@@ -161,7 +164,7 @@ impl Poller {
             Some(wiki) => wiki.clone(),
             None => {
                 let wiki = self.client.wiki_id().await?;
-                tracing::info!(%wiki, api = %self.client.url(), "wiki id from siteinfo");
+                tracing::info!(%wiki, api = %self.client.api_url(), "wiki id from siteinfo");
                 let _ = self.wiki_cell.set(wiki.clone());
                 wiki
             }
@@ -190,16 +193,16 @@ impl Poller {
         }
         let body = self
             .client
-            .get(vec![
-                param("action", "query"),
-                param("list", "recentchanges"),
-                param("rcdir", "newer"),
-                param("rcprop", "timestamp|ids"),
-                param("rclimit", "1"),
+            .get(&[
+                ("action", "query"),
+                ("list", "recentchanges"),
+                ("rcdir", "newer"),
+                ("rcprop", "timestamp|ids"),
+                ("rclimit", "1"),
             ])
             .await?;
         let response: RcResponse<'_> = serde_json::from_slice(&body)
-            .map_err(|e| self.client.unexpected(format!("unexpected answer: {e}")))?;
+            .map_err(|e| self.unexpected(format!("unexpected answer: {e}")))?;
         let oldest = response
             .query
             .and_then(|q| q.recentchanges.first().and_then(|row| row.position().ok()));
@@ -219,7 +222,7 @@ impl Poller {
         };
         let message = format!(
             "{} keeps recent changes for about {} days: changes from {reference} to {until} were not read",
-            self.client.url(),
+            self.client.api_url(),
             self.config.max_age.as_secs() / 86_400
         );
         match self.config.gap_policy {
@@ -255,11 +258,9 @@ impl Poller {
                 start
             }
         };
-        let body = self.client.get(self.page_params(rcstart)).await?;
-        let response: RcResponse<'_> = serde_json::from_slice(&body).map_err(|e| {
-            self.client
-                .unexpected(format!("not a recentchanges answer: {e}"))
-        })?;
+        let body = self.client.get(&self.page_params(rcstart)).await?;
+        let response: RcResponse<'_> = serde_json::from_slice(&body)
+            .map_err(|e| self.unexpected(format!("not a recentchanges answer: {e}")))?;
         if let Some(warnings) = &response.warnings
             && !self.warned
         {
@@ -341,6 +342,15 @@ impl Poller {
         params
     }
 
+    /// An answer that is not what the API sends.
+    fn unexpected(&self, message: String) -> SourceError {
+        SourceError::Http {
+            url: self.client.api_url().to_string(),
+            status: 200,
+            message,
+        }
+    }
+
     fn caught_up(&mut self) {
         self.stats.caught_up();
         self.catch_up_start = None;
@@ -375,7 +385,7 @@ impl Poller {
             reason,
             detail: format!(
                 "{} rc id {}: {error}",
-                self.client.url(),
+                self.client.api_url(),
                 rcid.map_or_else(|| "?".to_owned(), |id| id.to_string())
             ),
             cursor,

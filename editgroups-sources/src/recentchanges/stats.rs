@@ -1,17 +1,17 @@
 //! Counters of a poller, readable while it runs.
 
-use std::sync::Mutex;
+use crate::mediawiki::ClientStats;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 /// Live counters of a [`RecentChangesSource`](super::RecentChangesSource).
 #[derive(Debug, Default)]
 pub struct RecentChangesStats {
-    requests: AtomicU64,
+    /// The counters of the poller's API client (requests, retries, lag).
+    client: Arc<ClientStats>,
     pages: AtomicU64,
     rows: AtomicU64,
     overlap_dropped: AtomicU64,
-    retries: AtomicU64,
-    lagged: AtomicU64,
     catch_ups: AtomicU64,
     gaps: AtomicU64,
     last_gap: Mutex<Option<String>>,
@@ -21,7 +21,8 @@ pub struct RecentChangesStats {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub struct RecentChangesSnapshot {
-    /// HTTP requests sent (retries included).
+    /// HTTP requests sent (retries included) by the poller's API client (a
+    /// client shared with others counts theirs too).
     pub requests: u64,
     /// Pages of recent changes read.
     pub pages: u64,
@@ -42,8 +43,11 @@ pub struct RecentChangesSnapshot {
 }
 
 impl RecentChangesStats {
-    pub(crate) fn request(&self) {
-        self.requests.fetch_add(1, Ordering::Relaxed);
+    pub(crate) fn with_client(client: Arc<ClientStats>) -> Self {
+        Self {
+            client,
+            ..Self::default()
+        }
     }
 
     pub(crate) fn page(&self, rows: usize) {
@@ -53,14 +57,6 @@ impl RecentChangesStats {
 
     pub(crate) fn overlap_dropped(&self) {
         self.overlap_dropped.fetch_add(1, Ordering::Relaxed);
-    }
-
-    pub(crate) fn retry(&self) {
-        self.retries.fetch_add(1, Ordering::Relaxed);
-    }
-
-    pub(crate) fn lagged(&self) {
-        self.lagged.fetch_add(1, Ordering::Relaxed);
     }
 
     pub(crate) fn caught_up(&self) {
@@ -77,13 +73,14 @@ impl RecentChangesStats {
     /// A copy of the counters.
     pub fn snapshot(&self) -> RecentChangesSnapshot {
         let load = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        let client = self.client.snapshot();
         RecentChangesSnapshot {
-            requests: load(&self.requests),
+            requests: client.requests,
             pages: load(&self.pages),
             rows: load(&self.rows),
             overlap_dropped: load(&self.overlap_dropped),
-            retries: load(&self.retries),
-            lagged: load(&self.lagged),
+            retries: client.retries,
+            lagged: client.lagged,
             catch_ups: load(&self.catch_ups),
             gaps: load(&self.gaps),
             last_gap: self.last_gap.lock().ok().and_then(|g| g.clone()),

@@ -327,7 +327,7 @@ fn answer(rows: &[Row], request: &Request) -> String {
     body.to_string()
 }
 
-fn decode_into(text: &str, params: &mut BTreeMap<String, String>) {
+pub fn decode_into(text: &str, params: &mut BTreeMap<String, String>) {
     for pair in text.split('&').filter(|p| !p.is_empty()) {
         let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
         params.insert(percent_decode(key), percent_decode(value));

@@ -157,6 +157,88 @@ impl WikiClient {
         self
     }
 
+    /// Any read (`action=query&…`); panics on an API error.
+    pub async fn query(&self, params: &[(&str, &str)]) -> Value {
+        self.call(params).await
+    }
+
+    /// The current text of a page, `None` when it does not exist.
+    pub async fn text(&self, title: &str) -> Option<String> {
+        let answer = self
+            .call(&[
+                ("action", "query"),
+                ("prop", "revisions"),
+                ("titles", title),
+                ("rvprop", "content"),
+                ("rvslots", "main"),
+            ])
+            .await;
+        let page = &answer["query"]["pages"][0];
+        if page.get("missing").is_some() {
+            return None;
+        }
+        page["revisions"][0]["slots"]["main"]["content"]
+            .as_str()
+            .map(str::to_owned)
+    }
+
+    /// A page's revisions, newest first: (id, user, comment).
+    pub async fn history(&self, title: &str) -> Vec<(u64, String, String)> {
+        let answer = self
+            .call(&[
+                ("action", "query"),
+                ("prop", "revisions"),
+                ("titles", title),
+                ("rvprop", "ids|user|comment"),
+                ("rvlimit", "max"),
+            ])
+            .await;
+        answer["query"]["pages"][0]["revisions"]
+            .as_array()
+            .map(|revisions| {
+                revisions
+                    .iter()
+                    .map(|r| {
+                        (
+                            r["revid"].as_u64().unwrap(),
+                            r["user"].as_str().unwrap_or_default().to_owned(),
+                            r["comment"].as_str().unwrap_or_default().to_owned(),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// A page's deletion-log entries, newest first: (log id, action, comment).
+    pub async fn deletion_log(&self, title: &str) -> Vec<(u64, String, String)> {
+        let answer = self
+            .call(&[
+                ("action", "query"),
+                ("list", "logevents"),
+                ("letype", "delete"),
+                ("letitle", title),
+                ("leprop", "ids|type|comment"),
+                ("lelimit", "max"),
+            ])
+            .await;
+        answer["query"]["logevents"]
+            .as_array()
+            .map(|entries| {
+                entries
+                    .iter()
+                    .map(|e| {
+                        (
+                            e["logid"].as_u64().unwrap(),
+                            e["action"].as_str().unwrap_or_default().to_owned(),
+                            e["comment"].as_str().unwrap_or_default().to_owned(),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     /// The wiki's clock now.
     pub async fn server_time(&self) -> chrono::DateTime<chrono::Utc> {
         let info = self

@@ -8,6 +8,7 @@
 //! - `cache`: what the store remembers of its own commits between chunks;
 //! - `checkpoint`: SQLite checkpoints beside the writer;
 //! - `read`: queries;
+//! - `tasks`: revert tasks (migration `m0003_revert_tasks`);
 //! - `error`: driver errors as [`StoreError`]s.
 
 mod apply;
@@ -17,9 +18,11 @@ mod cache;
 mod checkpoint;
 mod error;
 mod load;
+mod m0003_revert_tasks;
 mod migration;
 mod read;
 mod schema;
+mod tasks;
 mod write;
 
 /// Hash maps of the apply work and the cache: keyed by values this process

@@ -151,16 +151,23 @@ impl MigrationTrait for RevertProvenance {
                 .drop_table(Table::drop().table(table).if_exists().to_owned())
                 .await?;
         }
-        set_version(manager, 1).await
+        let update = Query::update()
+            .table(Meta::Table)
+            .value(Meta::Value, 1)
+            .and_where(Expr::col(Meta::Name).eq(VERSION_ROW))
+            .to_owned();
+        manager.exec_stmt(update).await
     }
 }
 
-/// Records the schema version a migration brings the database to.
+/// Records the schema version a migration brings the database to (never
+/// lowering it: a database may have run a later migration first).
 pub(super) async fn set_version(manager: &SchemaManager<'_>, version: i64) -> Result<(), DbErr> {
     let update = Query::update()
         .table(Meta::Table)
         .value(Meta::Value, version)
         .and_where(Expr::col(Meta::Name).eq(VERSION_ROW))
+        .and_where(Expr::col(Meta::Value).lt(version))
         .to_owned();
     manager.exec_stmt(update).await
 }
