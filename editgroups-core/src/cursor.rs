@@ -1,6 +1,7 @@
 //! Resumable positions of sources.
 
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 use std::fmt;
 
 /// A position in a source, just after some event, from which the source can
@@ -12,7 +13,8 @@ use std::fmt;
 /// version it does not know refuses it with a clear error rather than guessing.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Cursor {
-    kind: String,
+    // Sources name their kind with a constant: no allocation per cursor.
+    kind: Cow<'static, str>,
     version: u32,
     position: String,
 }
@@ -36,7 +38,11 @@ pub struct CursorMismatch {
 impl Cursor {
     /// A cursor of a source kind (`replay`, `eventstreams`, ...), in that source's
     /// cursor format `version`, at `position`.
-    pub fn new(kind: impl Into<String>, version: u32, position: impl Into<String>) -> Self {
+    pub fn new(
+        kind: impl Into<Cow<'static, str>>,
+        version: u32,
+        position: impl Into<String>,
+    ) -> Self {
         Self {
             kind: kind.into(),
             version,
@@ -67,7 +73,7 @@ impl Cursor {
             Err(CursorMismatch {
                 expected: kind.to_owned(),
                 expected_version: version,
-                found: self.kind.clone(),
+                found: self.kind.clone().into_owned(),
                 found_version: self.version,
             })
         }

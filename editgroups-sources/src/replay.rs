@@ -46,12 +46,15 @@ struct Position {
 
 impl Position {
     fn cursor(self) -> Cursor {
-        // A struct of integers always serialises.
-        Cursor::new(
-            CURSOR_KIND,
-            CURSOR_VERSION,
-            serde_json::to_string(&self).unwrap_or_default(),
-        )
+        use std::fmt::Write;
+        // The JSON of `Position`, written directly: this runs for every line.
+        let mut text = String::with_capacity(48);
+        let _ = write!(
+            text,
+            r#"{{"input":{},"offset":{},"line":{}}}"#,
+            self.input, self.offset, self.line
+        );
+        Cursor::new(CURSOR_KIND, CURSOR_VERSION, text)
     }
 }
 
@@ -155,6 +158,7 @@ impl EditSource for ReplaySource {
             before_line: None,
             ready: VecDeque::new(),
             done: false,
+            parse_threads: std::thread::available_parallelism().map_or(1, |n| n.get().min(2)),
         };
         Box::pin(futures::stream::unfold(
             ReadAhead {
@@ -257,6 +261,8 @@ struct ReadState {
     before_line: Option<Position>,
     ready: VecDeque<Result<SourceItem, SourceError>>,
     done: bool,
+    /// Threads that parse a batch: two where the machine has two cores.
+    parse_threads: usize,
 }
 
 enum Line {
@@ -266,9 +272,31 @@ enum Line {
     End,
 }
 
+/// A line read and not parsed yet, or an item ready as it is.
+enum Pending {
+    Line {
+        /// Its bytes in the batch's arena.
+        bytes: std::ops::Range<usize>,
+        /// Its input, by index.
+        input: usize,
+        /// Its line number.
+        line: u64,
+        /// Where its item resumes.
+        resume: Position,
+    },
+    Item(Result<SourceItem, SourceError>),
+}
+
+/// Lines of a batch below which parsing stays on one thread.
+const MIN_LINES_TO_SPLIT: usize = 256;
+
 impl ReadState {
-    /// Reads up to [`LINES_PER_READ`] lines into `ready` (blocking).
+    /// Reads up to [`LINES_PER_READ`] lines into `ready` (blocking), then parses
+    /// them, on two threads when the machine has two cores: parsing is most of a
+    /// replay's work.
     fn fill(&mut self) {
+        let mut arena = Vec::with_capacity(LINES_PER_READ * 1024);
+        let mut reads = Vec::with_capacity(LINES_PER_READ);
         let mut lines = 0;
         while lines < LINES_PER_READ && !self.done {
             let Some(input) = self.inputs.get(self.position.input).cloned() else {
@@ -279,7 +307,7 @@ impl ReadState {
                 match open(&input, self.position.offset) {
                     Ok(reader) => self.reader = Some(reader),
                     Err(e) => {
-                        self.ready.push_back(Err(e));
+                        reads.push(Pending::Item(Err(e)));
                         self.done = true;
                         break;
                     }
@@ -288,10 +316,10 @@ impl ReadState {
             let line = match self.read_line() {
                 Ok(line) => line,
                 Err(e) => {
-                    self.ready.push_back(Err(SourceError::Io {
+                    reads.push(Pending::Item(Err(SourceError::Io {
                         context: format!("{} after line {}", input.label(), self.position.line),
                         source: e,
-                    }));
+                    })));
                     self.done = true;
                     break;
                 }
@@ -307,7 +335,7 @@ impl ReadState {
                 }
                 Line::TooLong => {
                     lines += 1;
-                    self.ready.push_back(Ok(SourceItem::Skipped {
+                    reads.push(Pending::Item(Ok(SourceItem::Skipped {
                         reason: SkipReason::Oversized,
                         detail: format!(
                             "{} line {}: longer than {} bytes",
@@ -316,54 +344,124 @@ impl ReadState {
                             self.max_line_bytes
                         ),
                         cursor: self.position.cursor(),
-                    }));
+                    })));
                 }
                 Line::Text => {
                     lines += 1;
-                    if let Some(item) = self.item(&input, &self.line) {
-                        self.ready.push_back(Ok(item));
-                    }
+                    let start = arena.len();
+                    arena.extend_from_slice(&self.line);
+                    reads.push(Pending::Line {
+                        bytes: start..arena.len(),
+                        input: self.position.input,
+                        line: self.position.line,
+                        // A last line without its newline may be a line still being
+                        // written: its items resume before it, so a later replay
+                        // reads it whole.
+                        resume: self.before_line.unwrap_or(self.position),
+                    });
                 }
             }
         }
+        let parsed = self.parse(&arena, reads);
+        self.ready.extend(parsed);
     }
 
-    fn item(&self, input: &ReplayInput, bytes: &[u8]) -> Option<SourceItem> {
-        let text = bytes.trim_ascii();
-        if text.is_empty() {
-            return None;
+    /// The items of a batch of reads, in order.
+    fn parse(&self, arena: &[u8], mut reads: Vec<Pending>) -> Vec<Result<SourceItem, SourceError>> {
+        let (inputs, parser) = (&self.inputs, &self.parser);
+        let all = |reads: Vec<Pending>| -> Vec<Result<SourceItem, SourceError>> {
+            reads
+                .into_iter()
+                .filter_map(|read| match read {
+                    Pending::Item(item) => Some(item),
+                    Pending::Line {
+                        bytes,
+                        input,
+                        line,
+                        resume,
+                    } => {
+                        let label = inputs.get(input).map(ReplayInput::label);
+                        let text = arena.get(bytes).unwrap_or_default();
+                        let label = label.as_deref().unwrap_or("?");
+                        item(parser, label, line, resume, text).map(Ok)
+                    }
+                })
+                .collect()
+        };
+        if reads.len() < MIN_LINES_TO_SPLIT || self.parse_threads < 2 {
+            return all(reads);
         }
-        // A last line without its newline may be a line still being written: its
-        // items resume before it, so a later replay reads it whole.
-        let cursor = self.before_line.unwrap_or(self.position).cursor();
-        let skipped = |reason, message: String| SourceItem::Skipped {
-            reason,
-            detail: format!("{} line {}: {message}", input.label(), self.position.line),
-            cursor: cursor.clone(),
+        let second = std::sync::Mutex::new(Some(reads.split_off(reads.len() / 2)));
+        let take = || {
+            second
+                .lock()
+                .ok()
+                .and_then(|mut s| s.take())
+                .unwrap_or_default()
         };
-        // One validation of the whole line is faster than serde_json's per string.
-        let parsed = match std::str::from_utf8(text) {
-            Ok(json) => self.parser.parse(json),
-            Err(e) => {
-                return Some(skipped(
-                    SkipReason::Malformed,
-                    format!("invalid UTF-8 at byte {}", e.valid_up_to()),
-                ));
+        std::thread::scope(|scope| {
+            let other = std::thread::Builder::new()
+                .name("replay-parse".into())
+                .spawn_scoped(scope, || all(take()));
+            let mut items = all(reads);
+            match other {
+                Ok(other) => match other.join() {
+                    Ok(rest) => items.extend(rest),
+                    Err(_) => items.push(Err(SourceError::Other {
+                        source_kind: CURSOR_KIND,
+                        error: "a parsing thread panicked".into(),
+                    })),
+                },
+                // No thread to be had: the second half is parsed here too.
+                Err(_) => items.extend(all(take())),
             }
-        };
-        Some(match parsed {
-            Ok(ParsedEvent::Edit(edit)) => SourceItem::Edit {
-                edit,
-                cursor: cursor.clone(),
-            },
-            Ok(ParsedEvent::Canary) => skipped(SkipReason::Canary, "canary event".into()),
-            Ok(ParsedEvent::OtherWiki) => skipped(SkipReason::OtherWiki, "other wiki".into()),
-            Ok(_) => skipped(SkipReason::Incomplete, "unknown event".into()),
-            Err(EventError::Malformed(e)) => skipped(SkipReason::Malformed, e.to_string()),
-            Err(e) => skipped(SkipReason::Incomplete, e.to_string()),
+            items
         })
     }
+}
 
+/// The item of one line.
+fn item(
+    parser: &RecentChangeParser,
+    label: &str,
+    line: u64,
+    resume: Position,
+    bytes: &[u8],
+) -> Option<SourceItem> {
+    let text = bytes.trim_ascii();
+    if text.is_empty() {
+        return None;
+    }
+    let cursor = resume.cursor();
+    let skipped = |reason, message: String| SourceItem::Skipped {
+        reason,
+        detail: format!("{label} line {line}: {message}"),
+        cursor: cursor.clone(),
+    };
+    // One validation of the whole line is faster than serde_json's per string.
+    let parsed = match std::str::from_utf8(text) {
+        Ok(json) => parser.parse(json),
+        Err(e) => {
+            return Some(skipped(
+                SkipReason::Malformed,
+                format!("invalid UTF-8 at byte {}", e.valid_up_to()),
+            ));
+        }
+    };
+    Some(match parsed {
+        Ok(ParsedEvent::Edit(edit)) => SourceItem::Edit {
+            edit,
+            cursor: cursor.clone(),
+        },
+        Ok(ParsedEvent::Canary) => skipped(SkipReason::Canary, "canary event".into()),
+        Ok(ParsedEvent::OtherWiki) => skipped(SkipReason::OtherWiki, "other wiki".into()),
+        Ok(_) => skipped(SkipReason::Incomplete, "unknown event".into()),
+        Err(EventError::Malformed(e)) => skipped(SkipReason::Malformed, e.to_string()),
+        Err(e) => skipped(SkipReason::Incomplete, e.to_string()),
+    })
+}
+
+impl ReadState {
     /// Reads one line, keeping at most `max_line_bytes` of it in memory.
     fn read_line(&mut self) -> std::io::Result<Line> {
         let Some(reader) = self.reader.as_mut() else {
@@ -458,5 +556,23 @@ fn resume_past_end(label: &str, offset: u64) -> SourceError {
         kind: CURSOR_KIND,
         position: offset.to_string(),
         message: format!("{label} is shorter than the stored position: was it replaced?"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Position;
+
+    #[test]
+    fn cursors_are_the_json_of_the_position() {
+        let position = Position {
+            input: 2,
+            offset: 12_345_678_901,
+            line: 77,
+        };
+        let cursor = position.cursor();
+        let text = cursor.position_for("replay", 1).unwrap();
+        assert_eq!(text, serde_json::to_string(&position).unwrap());
+        assert_eq!(serde_json::from_str::<Position>(text).unwrap(), position);
     }
 }

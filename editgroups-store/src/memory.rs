@@ -8,13 +8,19 @@ use editgroups_core::rulebook::{
     StoredState, StoredTarget,
 };
 use editgroups_core::{
-    ApplyReport, Batch, BatchKey, BatchQuery, BatchStore, Chunk, Cursor, Page, StoreError,
-    StoredEdit, ToolStats,
+    ApplyReport, Batch, BatchKey, BatchQuery, BatchStore, Chunk, Cursor, Page, SourceProgress,
+    StoreError, StoredEdit, ToolStats,
 };
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::BTreeSet;
 use std::sync::Mutex;
 
 mod tasks;
+
+/// Hash maps keyed by values built from events, hashed many times per event:
+/// foldhash rather than SipHash (still seeded per process).
+type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+/// The set counterpart of [`HashMap`].
+type HashSet<T> = std::collections::HashSet<T, foldhash::fast::RandomState>;
 
 /// A wiki, numbered: keys need no string.
 type WikiId = u32;
@@ -56,7 +62,7 @@ struct State {
     by_title: HashMap<TitleKey, Vec<u64>>,
     signals: SignalIndex<BatchIndex>,
     links: RevertLinks<BatchIndex>,
-    cursors: HashMap<String, (Option<Cursor>, Option<Timestamp>)>,
+    cursors: HashMap<String, SourceProgress>,
 }
 
 /// A [`BatchStore`] in memory. Nothing survives the process; use it for tests,
@@ -114,7 +120,7 @@ impl State {
                     self.batches.push(BatchEntry {
                         key: outcome.key.clone(),
                         figures: outcome.figures.clone(),
-                        pages: HashSet::new(),
+                        pages: HashSet::default(),
                         tags: BTreeSet::new(),
                         edits: Vec::new(),
                     });
@@ -153,14 +159,12 @@ impl State {
             self.set_reverted((wiki, mark.rcid), mark.reverted_by.resolve(&ids));
         }
         self.links.apply(&decision.links, &ids);
-        let Chunk {
-            source,
-            cursor,
-            latest_event_time,
-            edits,
-        } = chunk;
+        self.cursors
+            .entry(chunk.source.clone())
+            .or_default()
+            .advance(&chunk);
         // The edits themselves, moved out of the chunk.
-        for (new, edit) in decision.take_edits(edits) {
+        for (new, edit) in decision.take_edits(chunk.edits) {
             let Some(&batch) = ids.get(new.batch) else {
                 continue;
             };
@@ -191,11 +195,6 @@ impl State {
                 },
             );
         }
-        let entry = self.cursors.entry(source).or_default();
-        if cursor.is_some() {
-            entry.0 = cursor;
-        }
-        entry.1 = entry.1.max(latest_event_time);
         decision.report
     }
 
@@ -322,7 +321,7 @@ impl BatchStore for MemoryStore {
             .state()?
             .cursors
             .get(source)
-            .and_then(|(cursor, _)| cursor.clone()))
+            .and_then(|progress| progress.cursor.clone()))
     }
 
     async fn batch(&self, key: &BatchKey) -> Result<Option<Batch>, StoreError> {
@@ -407,7 +406,12 @@ impl BatchStore for MemoryStore {
     }
 
     async fn latest_event_time(&self) -> Result<Option<Timestamp>, StoreError> {
-        Ok(self.state()?.cursors.values().filter_map(|(_, t)| *t).max())
+        Ok(self
+            .state()?
+            .cursors
+            .values()
+            .filter_map(|p| p.latest_event_time)
+            .max())
     }
 }
 

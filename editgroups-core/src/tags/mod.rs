@@ -6,25 +6,22 @@
 //! - sitelink actions give `site-<site id>` tags, not `lang-enwiki`;
 //! - an action missing from the table still gets a tag, whose display name is the
 //!   action itself instead of nothing.
+//!
+//! The patterns, matched at the start of the summary as Python's `re.match`
+//! does (digits are ASCII digits; lengths are bounded so that every tag fits a
+//! store, `MAX_TAG_CHARS`):
+//! - action: `/\* ([a-z\-]{1,100}):`
+//! - property: `/\* wb[a-z\-]*:[0-9|]* \*/ \[\[Property:(P[1-9][0-9]{0,18})\]\]: `
+//! - language or site: `/\* wb[a-z\-]*:[0-9]+\|([a-z\-]{1,100}) \*/`
+//!
+//! They are read by hand, byte by byte: every attributed edit is read, and the
+//! three regular expressions cost several times more (a property test holds the
+//! reader to them).
 
 mod table;
 
 use crate::edit::Edit;
-use regex::Regex;
 use serde::{Deserialize, Serialize};
-use std::sync::LazyLock;
-
-// Lengths are bounded so that every tag fits a store (`MAX_TAG_CHARS`).
-static ACTION: LazyLock<Regex> = LazyLock::new(|| compile(r"^/\* ([a-z\-]{1,100}):"));
-static PROPERTY: LazyLock<Regex> =
-    LazyLock::new(|| compile(r"^/\* wb[a-z\-]*:[\d|]* \*/ \[\[Property:(P[1-9]\d{0,18})\]\]: "));
-static LANGUAGE: LazyLock<Regex> =
-    LazyLock::new(|| compile(r"^/\* wb[a-z\-]*:\d+\|([a-z\-]{1,100}) \*/"));
-
-#[allow(clippy::expect_used)]
-fn compile(pattern: &str) -> Regex {
-    Regex::new(pattern).expect("tag patterns are constants")
-}
 
 /// What a tag describes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -138,36 +135,170 @@ pub fn extract_comment_tags(comment: &str) -> Vec<String> {
 }
 
 fn for_each_comment_tag(comment: &str, mut f: impl FnMut(&str)) {
-    // Every tag pattern starts with an autocomment.
-    if !comment.starts_with("/* ") {
+    let Some(rest) = comment.strip_prefix("/* ") else {
+        return;
+    };
+    let bytes = rest.as_bytes();
+    let run = run_of(bytes, |b| b.is_ascii_lowercase() || b == b'-');
+    if bytes.get(run) != Some(&b':') {
         return;
     }
-    let action = ACTION
-        .captures(comment)
-        .and_then(|c| c.get(1))
-        .map(|m| m.as_str());
-    if let Some(action) = action {
+    // The run is ASCII, so this slice is on character boundaries.
+    let action = &rest[..run];
+    if (1..=100).contains(&run) {
         f(action);
     }
+    if !action.starts_with("wb") {
+        return;
+    }
+    let after = &bytes[run + 1..];
     // Prefixed tags are built in one reused buffer.
     let mut buffer = String::new();
-    if let Some(pid) = PROPERTY.captures(comment).and_then(|c| c.get(1)) {
+    if let Some(pid) = property(after) {
         buffer.push_str("prop-");
-        buffer.push_str(pid.as_str());
+        buffer.push_str(pid);
         f(&buffer);
     }
-    if let Some(code) = LANGUAGE.captures(comment).and_then(|c| c.get(1)) {
-        let is_site = action.is_some_and(|a| a.contains("sitelink"));
+    if let Some(code) = language(after) {
         buffer.clear();
-        buffer.push_str(if is_site { "site-" } else { "lang-" });
-        buffer.push_str(code.as_str());
+        buffer.push_str(if action.contains("sitelink") {
+            "site-"
+        } else {
+            "lang-"
+        });
+        buffer.push_str(code);
         f(&buffer);
     }
+}
+
+/// How many bytes from the start are in the class.
+fn run_of(bytes: &[u8], class: impl Fn(u8) -> bool) -> usize {
+    bytes.iter().take_while(|b| class(**b)).count()
+}
+
+/// `[0-9|]* \*/ \[\[Property:(P[1-9][0-9]{0,18})\]\]: ` after the action's colon.
+fn property(after: &[u8]) -> Option<&str> {
+    let digits = run_of(after, |b| b.is_ascii_digit() || b == b'|');
+    let rest = after[digits..].strip_prefix(b" */ [[Property:P")?;
+    let first = *rest.first()?;
+    if !(b'1'..=b'9').contains(&first) {
+        return None;
+    }
+    let more = run_of(&rest[1..], |b| b.is_ascii_digit());
+    if more > 18 || !rest[1 + more..].starts_with(b"]]: ") {
+        return None;
+    }
+    // "P" is the byte before `rest`; all of it is ASCII.
+    let start = after.len() - rest.len() - 1;
+    std::str::from_utf8(&after[start..start + 2 + more]).ok()
+}
+
+/// `[0-9]+\|([a-z\-]{1,100}) \*/` after the action's colon.
+fn language(after: &[u8]) -> Option<&str> {
+    let digits = run_of(after, |b| b.is_ascii_digit());
+    if digits == 0 || after.get(digits) != Some(&b'|') {
+        return None;
+    }
+    let rest = &after[digits + 1..];
+    let code = run_of(rest, |b| b.is_ascii_lowercase() || b == b'-');
+    if !(1..=100).contains(&code) || !rest[code..].starts_with(b" */") {
+        return None;
+    }
+    std::str::from_utf8(&rest[..code]).ok()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+    use regex::Regex;
+
+    /// The reference: the patterns as regular expressions.
+    fn by_regex(comment: &str) -> Vec<String> {
+        static PATTERNS: std::sync::LazyLock<[Regex; 3]> = std::sync::LazyLock::new(|| {
+            [
+                r"^/\* ([a-z\-]{1,100}):",
+                r"^/\* wb[a-z\-]*:[0-9|]* \*/ \[\[Property:(P[1-9][0-9]{0,18})\]\]: ",
+                r"^/\* wb[a-z\-]*:[0-9]+\|([a-z\-]{1,100}) \*/",
+            ]
+            .map(|p| Regex::new(p).unwrap())
+        });
+        let [action, property, language] = &*PATTERNS;
+        let mut tags = Vec::new();
+        let found = action.captures(comment).map(|c| c[1].to_owned());
+        if let Some(a) = &found {
+            tags.push(a.clone());
+        }
+        if let Some(c) = property.captures(comment) {
+            tags.push(format!("prop-{}", &c[1]));
+        }
+        if let Some(c) = language.captures(comment) {
+            // Sitelink actions are wb… actions: the action matched too, unless
+            // longer than 100 characters, when it is read from the comment.
+            let name = comment[3..].split(':').next().unwrap_or("");
+            let prefix = if name.contains("sitelink") {
+                "site-"
+            } else {
+                "lang-"
+            };
+            tags.push(format!("{prefix}{}", &c[1]));
+        }
+        tags
+    }
+
+    /// Summaries near the patterns: each part of an autocomment right or
+    /// slightly wrong.
+    fn near_pattern() -> impl Strategy<Value = String> {
+        let start = prop_oneof![4 => Just("/* "), 1 => Just("/*"), 1 => Just("")];
+        let action = prop_oneof![
+            Just("wbsetclaim-create".to_owned()),
+            Just("wbsetsitelink-add".to_owned()),
+            Just("wb".to_owned()),
+            Just("setlabel".to_owned()),
+            "[a-zé\\-]{0,3}",
+            "wb[a-z]{99,101}",
+        ];
+        let colon = prop_oneof![4 => Just(":"), 1 => Just(""), 1 => Just(";")];
+        let middle = prop_oneof![
+            2 => "[0-9|]{0,4}",
+            3 => "[0-9]{1,3}",
+            1 => Just(String::new()),
+            1 => "[0-9|٣]{1,2}"
+        ];
+        let property = (
+            prop_oneof![
+                Just(" */ [[Property:P"),
+                Just(" */ [[Property:"),
+                Just("*/ [[Property:P")
+            ],
+            prop_oneof!["[0-9]{0,3}", "[1-9][0-9]{16,20}"],
+            prop_oneof![Just("]]: "), Just("]]:"), Just("")],
+        )
+            .prop_map(|(a, b, c)| format!("{a}{b}{c}"));
+        let language = (
+            prop_oneof![4 => Just("|"), 1 => Just("")],
+            prop_oneof![
+                "[a-z\\-]{0,3}",
+                "[a-z]{100}",
+                "[a-z]{99}",
+                "[a-z]{101}",
+                "[a-zé]{1,3}"
+            ],
+            prop_oneof![4 => Just(" */"), 1 => Just(" *"), 1 => Just("")],
+        )
+            .prop_map(|(a, b, c)| format!("{a}{b}{c}"));
+        let after = prop_oneof![property, language];
+        (start, action, colon, middle, after, ".{0,3}")
+            .prop_map(|(s, a, c, m, r, t)| format!("{s}{a}{c}{m}{r}{t}"))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(3000))]
+        #[test]
+        fn the_reader_equals_the_regular_expressions(comment in near_pattern()) {
+            prop_assert_eq!(extract_comment_tags(&comment), by_regex(&comment));
+        }
+    }
 
     #[test]
     fn actions_languages_and_properties_are_extracted() {
