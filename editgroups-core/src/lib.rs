@@ -73,8 +73,8 @@ pub use matcher::{RegexToolMatcher, RuleSet, ToolMatch, ToolMatcher};
 pub use pipeline::{Pipeline, PipelineConfig, PipelineError};
 pub use source::{EditSource, SkipReason, SourceError, SourceItem, SourceStream};
 pub use store::{
-    ApplyReport, Batch, BatchKey, BatchQuery, BatchStore, Chunk, ChunkEdit, DynBatchStore, Page,
-    StoreError, StoredEdit, ToolStats,
+    ApplyReport, Batch, BatchKey, BatchPosition, BatchQuery, BatchStore, Chunk, ChunkEdit,
+    DynBatchStore, Page, StoreError, StoredEdit, TimelineBucket, ToolStats,
 };
 
 #[cfg(test)]

@@ -13,6 +13,8 @@ use editgroups_core::{
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Mutex;
 
+mod reads;
+
 /// (interned wiki, rc id or revision id).
 type EventKey = (u32, u64);
 /// (interned wiki, title).
@@ -323,6 +325,10 @@ impl BatchStore for MemoryStore {
                     && query.tool.as_ref().is_none_or(|t| *t == b.key.tool)
                     && query.user.as_ref().is_none_or(|u| *u == b.user)
                     && query.tags.iter().all(|t| s.tags.contains(t))
+                    && query
+                        .after
+                        .as_ref()
+                        .is_none_or(|a| a.is_before(b.ended, &b.key))
             })
             .collect();
         found.sort_by(|a, b| {
@@ -379,6 +385,27 @@ impl BatchStore for MemoryStore {
 
     async fn latest_event_time(&self) -> Result<Option<Timestamp>, StoreError> {
         Ok(self.state()?.cursors.values().filter_map(|(_, t)| *t).max())
+    }
+
+    async fn batch_edits_after(
+        &self,
+        key: &BatchKey,
+        after: Option<EventPosition>,
+        limit: u64,
+    ) -> Result<Vec<StoredEdit>, StoreError> {
+        let state = self.state()?;
+        Ok(reads::edits_after(&state, key, after, limit))
+    }
+
+    async fn edit_timeline(
+        &self,
+        key: &BatchKey,
+        start: Timestamp,
+        width_micros: i64,
+        buckets: usize,
+    ) -> Result<Vec<editgroups_core::TimelineBucket>, StoreError> {
+        let state = self.state()?;
+        Ok(reads::timeline(&state, key, start, width_micros, buckets))
     }
 }
 

@@ -3,11 +3,14 @@
 use super::apply::{BATCH_COLUMNS, get, query};
 use super::error::corrupt;
 use super::schema::{BatchTags, Batches, Cursors, Edits, Tools};
-use editgroups_core::edit::{Edit, Timestamp};
+use editgroups_core::edit::{Edit, EventPosition, Timestamp};
+use editgroups_core::store::timeline_bucket;
 use editgroups_core::tags::sort_tags;
 use editgroups_core::{
-    Batch, BatchKey, BatchQuery, ChangeType, Cursor, Page, StoreError, StoredEdit, ToolStats,
+    Batch, BatchKey, BatchQuery, ChangeType, Cursor, Page, StoreError, StoredEdit, TimelineBucket,
+    ToolStats,
 };
+use sea_orm::DbBackend;
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, Order, Query, SelectStatement};
 use sea_orm::{ConnectionTrait, QueryResult};
 use std::collections::HashMap;
@@ -157,6 +160,25 @@ pub(crate) async fn list_batches<C: ConnectionTrait>(
                 .to_owned(),
         ));
     }
+    if let Some(after) = &q.after {
+        // `ended <= t` first, so that the `ended` index gives the range; then the
+        // rows of the same `ended` that come after the key.
+        let ended = micros(after.ended);
+        let key = &after.key;
+        let col_ended = || Expr::col((Batches::Table, Batches::EndedUs));
+        let wiki = || Expr::col((Batches::Table, Batches::Wiki));
+        let tool = || Expr::col((Tools::Table, Tools::Shortid));
+        let uid = Expr::col((Batches::Table, Batches::Uid));
+        let later_key = wiki()
+            .gt(key.wiki.as_str())
+            .or(wiki().eq(key.wiki.as_str()).and(
+                tool()
+                    .gt(key.tool.as_str())
+                    .or(tool().eq(key.tool.as_str()).and(uid.gt(key.uid.as_str()))),
+            ));
+        select.and_where(col_ended().lte(ended));
+        select.and_where(col_ended().lt(ended).or(later_key));
+    }
     select
         .order_by((Batches::Table, Batches::EndedUs), Order::Desc)
         .order_by((Batches::Table, Batches::Wiki), Order::Asc)
@@ -165,6 +187,110 @@ pub(crate) async fn list_batches<C: ConnectionTrait>(
     page(&mut select, q.limit, q.offset);
     let rows = query(db, &select, "listing batches").await?;
     with_tags(db, rows).await
+}
+
+/// The row id of a batch.
+async fn batch_id<C: ConnectionTrait>(db: &C, key: &BatchKey) -> Result<Option<i64>, StoreError> {
+    let mut find = Query::select();
+    find.column((Batches::Table, Batches::Id))
+        .from(Batches::Table)
+        .inner_join(
+            Tools::Table,
+            Expr::col((Tools::Table, Tools::Id)).equals((Batches::Table, Batches::ToolId)),
+        );
+    key_filter(&mut find, key);
+    match query(db, &find, "finding a batch").await?.first() {
+        Some(row) => Ok(Some(get(row, Batches::Id)?)),
+        None => Ok(None),
+    }
+}
+
+fn edit_select(batch: i64) -> SelectStatement {
+    let mut select = Query::select();
+    select
+        .columns(
+            super::apply::EDIT_COLUMNS
+                .iter()
+                .map(|c| Alias::new(c.to_string())),
+        )
+        .from(Edits::Table)
+        .and_where(Expr::col(Edits::BatchId).eq(batch))
+        .order_by(Edits::TimestampUs, Order::Desc)
+        .order_by(Edits::Rcid, Order::Desc);
+    select
+}
+
+pub(crate) async fn batch_edits_after<C: ConnectionTrait>(
+    db: &C,
+    key: &BatchKey,
+    after: Option<EventPosition>,
+    limit: u64,
+) -> Result<Vec<StoredEdit>, StoreError> {
+    let Some(id) = batch_id(db, key).await? else {
+        return Ok(Vec::new());
+    };
+    let mut select = edit_select(id);
+    if let Some(after) = after {
+        let time = micros(after.timestamp);
+        let rcid = i64::try_from(after.rcid).unwrap_or(i64::MAX);
+        select
+            .and_where(Expr::col(Edits::TimestampUs).lte(time))
+            .and_where(
+                Expr::col(Edits::TimestampUs)
+                    .lt(time)
+                    .or(Expr::col(Edits::Rcid).lt(rcid)),
+            );
+    }
+    page(&mut select, limit, 0);
+    query(db, &select, "reading edits")
+        .await?
+        .iter()
+        .map(edit_row)
+        .collect()
+}
+
+pub(crate) async fn edit_timeline<C: ConnectionTrait>(
+    db: &C,
+    key: &BatchKey,
+    start: Timestamp,
+    width_micros: i64,
+    buckets: usize,
+) -> Result<Vec<TimelineBucket>, StoreError> {
+    let mut timeline = vec![TimelineBucket::default(); buckets];
+    let Some(id) = batch_id(db, key).await? else {
+        return Ok(timeline);
+    };
+    let width = Ord::max(width_micros, 1);
+    // Integers we computed, written into the SQL: no placeholder syntax differs
+    // between backends. MySQL's `/` would give a decimal.
+    let divide = if db.get_database_backend() == DbBackend::MySql {
+        "DIV"
+    } else {
+        "/"
+    };
+    let span = format!("(timestamp_us - {}) {divide} {width}", micros(start));
+    let select = Query::select()
+        .expr_as(Expr::cust(span), Alias::new("span"))
+        .expr_as(Func::count(Expr::col(Edits::Rcid)), Alias::new("edits"))
+        .expr_as(
+            Func::count(Expr::cust("CASE WHEN reverted THEN 1 END")),
+            Alias::new("reverted"),
+        )
+        .from(Edits::Table)
+        .and_where(Expr::col(Edits::BatchId).eq(id))
+        .group_by_col(Alias::new("span"))
+        .to_owned();
+    for row in query(db, &select, "counting edits over time").await? {
+        let span: i64 = get(&row, Alias::new("span"))?;
+        // Back to a time inside the span, so that the clamping rule is shared.
+        let time = start + chrono::Duration::microseconds(span.saturating_mul(width));
+        let index = timeline_bucket(time, start, width, buckets);
+        if let Some(bucket) = timeline.get_mut(index) {
+            bucket.edits += to_u64(get(&row, Alias::new("edits"))?, "count")?;
+            bucket.reverted += to_u64(get(&row, Alias::new("reverted"))?, "count")?;
+        }
+    }
+    Ok(timeline)
 }
 
 pub(crate) async fn batch_edits<C: ConnectionTrait>(
