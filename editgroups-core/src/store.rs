@@ -178,6 +178,11 @@ pub struct BatchQuery {
     /// position of the last batch of the previous page). Combines with `offset`,
     /// which then counts from there.
     pub after: Option<BatchPosition>,
+    /// Only batches before this one in the list's order; with a limit, the last
+    /// `limit` of them (the page that ends just before the position), still in
+    /// list order. `offset` then counts back from the position. For "previous"
+    /// links of keyset pages; use `after` or `before`, not both.
+    pub before: Option<BatchPosition>,
 }
 
 /// Where a batch stands in a list of batches: newest `ended` first, ties by key.
@@ -202,6 +207,12 @@ impl BatchPosition {
     /// (newest `ended` first, then by key ascending).
     pub fn is_before(&self, ended: Timestamp, key: &BatchKey) -> bool {
         ended < self.ended || (ended == self.ended && *key > self.key)
+    }
+
+    /// Whether a batch with `ended` and `key` comes before this position in a
+    /// list.
+    pub fn is_after(&self, ended: Timestamp, key: &BatchKey) -> bool {
+        ended > self.ended || (ended == self.ended && *key < self.key)
     }
 }
 
@@ -245,6 +256,12 @@ impl BatchQuery {
     /// Only batches after this position (keyset pagination).
     pub fn with_after(mut self, after: BatchPosition) -> Self {
         self.after = Some(after);
+        self
+    }
+
+    /// Only batches before this position: the page that ends just before it.
+    pub fn with_before(mut self, before: BatchPosition) -> Self {
+        self.before = Some(before);
         self
     }
 }
@@ -435,6 +452,32 @@ pub trait BatchStore: Send + Sync + Debug {
         Ok(found)
     }
 
+    /// The edits of a batch that come before `before` in
+    /// [`BatchStore::batch_edits`]' order: with a limit, the last `limit` of them
+    /// (the page that ends just before the position), still newest first. For
+    /// "previous" links of keyset pages.
+    ///
+    /// The default reads through [`BatchStore::batch_edits`]; stores override it
+    /// with an indexed query.
+    async fn batch_edits_before(
+        &self,
+        key: &BatchKey,
+        before: EventPosition,
+        limit: u64,
+    ) -> Result<Vec<StoredEdit>, StoreError> {
+        let mut found: Vec<StoredEdit> = self
+            .batch_edits(key, Page::all())
+            .await?
+            .into_iter()
+            .filter(|e| e.edit.position() > before)
+            .collect();
+        if limit > 0 {
+            let keep = usize::try_from(limit).unwrap_or(usize::MAX);
+            found.drain(..found.len().saturating_sub(keep));
+        }
+        Ok(found)
+    }
+
     /// How a batch's edits spread over time: `buckets` spans of `width_micros`
     /// microseconds from `start`, each with its number of edits and of reverted
     /// edits (see [`timeline_bucket`] for where an edit falls). An unknown batch
@@ -500,6 +543,9 @@ macro_rules! forward_store {
             }
             async fn batch_edits_after(&self, key: &BatchKey, after: Option<EventPosition>, limit: u64) -> Result<Vec<StoredEdit>, StoreError> {
                 (**self).batch_edits_after(key, after, limit).await
+            }
+            async fn batch_edits_before(&self, key: &BatchKey, before: EventPosition, limit: u64) -> Result<Vec<StoredEdit>, StoreError> {
+                (**self).batch_edits_before(key, before, limit).await
             }
             async fn edit_timeline(&self, key: &BatchKey, start: Timestamp, width_micros: i64, buckets: usize) -> Result<Vec<TimelineBucket>, StoreError> {
                 (**self).edit_timeline(key, start, width_micros, buckets).await

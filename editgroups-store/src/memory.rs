@@ -329,6 +329,10 @@ impl BatchStore for MemoryStore {
                         .after
                         .as_ref()
                         .is_none_or(|a| a.is_before(b.ended, &b.key))
+                    && query
+                        .before
+                        .as_ref()
+                        .is_none_or(|p| p.is_after(b.ended, &b.key))
             })
             .collect();
         found.sort_by(|a, b| {
@@ -337,7 +341,15 @@ impl BatchStore for MemoryStore {
                 .cmp(&a.batch.ended)
                 .then_with(|| a.batch.key.cmp(&b.batch.key))
         });
-        Ok(page(found.into_iter(), query.limit, query.offset)
+        let found = if query.before.is_some() {
+            // The page that ends just before the position, offset counted back.
+            let mut page = page(found.into_iter().rev(), query.limit, query.offset);
+            page.reverse();
+            page
+        } else {
+            page(found.into_iter(), query.limit, query.offset)
+        };
+        Ok(found
             .into_iter()
             .filter_map(|s| state.batch(&s.batch.key))
             .collect())
@@ -395,6 +407,16 @@ impl BatchStore for MemoryStore {
     ) -> Result<Vec<StoredEdit>, StoreError> {
         let state = self.state()?;
         Ok(reads::edits_after(&state, key, after, limit))
+    }
+
+    async fn batch_edits_before(
+        &self,
+        key: &BatchKey,
+        before: EventPosition,
+        limit: u64,
+    ) -> Result<Vec<StoredEdit>, StoreError> {
+        let state = self.state()?;
+        Ok(reads::edits_before(&state, key, before, limit))
     }
 
     async fn edit_timeline(

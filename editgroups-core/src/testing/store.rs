@@ -765,6 +765,30 @@ pub async fn listing_resumes_after_a_position(store: &dyn BatchStore) {
         uids(&all[4..6]),
         "offset counts from the position"
     );
+    // Backwards: the page that ends just before a position, in list order.
+    for (at, limit, offset, expected) in [
+        (5usize, 2u64, 0u64, 3..5),
+        (5, 10, 0, 0..5),
+        (9, 3, 2, 4..7),
+        (0, 3, 0, 0..0),
+    ] {
+        let Some(position) = all.get(at).map(BatchPosition::of) else {
+            panic!("no batch {at}")
+        };
+        let page = list(
+            store,
+            BatchQuery::new()
+                .with_wiki(w)
+                .with_page(limit, offset)
+                .with_before(position),
+        )
+        .await;
+        assert_eq!(
+            uids(&page),
+            uids(&all[expected]),
+            "before batch {at}, limit {limit}, offset {offset}"
+        );
+    }
     // A position of a batch that does not exist still orders by (ended, key).
     let Some(last) = all.last() else {
         panic!("no batches")
@@ -823,6 +847,22 @@ pub async fn batch_edits_resume_after_a_position(store: &dyn BatchStore) {
     assert_eq!(after(at(70, 2), 0).await, [6, 1, 7, 4]);
     assert_eq!(after(at(10, 7), 0).await, [4]);
     assert!(after(at(10, 4), 0).await.is_empty());
+    let before = |position: Option<crate::EventPosition>, limit: u64| {
+        let key = key.clone();
+        async move {
+            let Some(position) = position else {
+                panic!("no position")
+            };
+            match store.batch_edits_before(&key, position, limit).await {
+                Ok(edits) => edits.iter().map(|e| e.edit.rcid).collect::<Vec<_>>(),
+                Err(e) => panic!("batch_edits_before: {e}"),
+            }
+        }
+    };
+    assert_eq!(before(at(60, 6), 2).await, [3, 2], "the page just before");
+    assert_eq!(before(at(60, 6), 0).await, [5, 3, 2]);
+    assert_eq!(before(at(70, 3), 5).await, [5], "same second, higher rc id");
+    assert!(before(at(70, 5), 5).await.is_empty());
     let mut walked = Vec::new();
     let mut position = None;
     loop {

@@ -33,6 +33,24 @@ pub(super) fn edits_after(
     edits.into_iter().take(limit).cloned().collect()
 }
 
+/// The last `limit` edits of a batch before `before` (0: all), newest first.
+pub(super) fn edits_before(
+    state: &State,
+    key: &BatchKey,
+    before: EventPosition,
+    limit: u64,
+) -> Vec<StoredEdit> {
+    let mut edits: Vec<&StoredEdit> = edits_of(state, key)
+        .filter(|e| e.edit.position() > before)
+        .collect();
+    edits.sort_by_key(|e| std::cmp::Reverse(e.edit.position()));
+    if limit > 0 {
+        let keep = usize::try_from(limit).unwrap_or(usize::MAX);
+        edits.drain(..edits.len().saturating_sub(keep));
+    }
+    edits.into_iter().cloned().collect()
+}
+
 /// Edits and reverted edits of a batch per time span.
 pub(super) fn timeline(
     state: &State,

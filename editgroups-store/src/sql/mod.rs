@@ -340,6 +340,15 @@ impl BatchStore for SqlStore {
         read::batch_edits_after(&self.db, key, after, limit).await
     }
 
+    async fn batch_edits_before(
+        &self,
+        key: &BatchKey,
+        before: editgroups_core::EventPosition,
+        limit: u64,
+    ) -> Result<Vec<StoredEdit>, StoreError> {
+        read::batch_edits_before(&self.db, key, before, limit).await
+    }
+
     async fn edit_timeline(
         &self,
         key: &BatchKey,

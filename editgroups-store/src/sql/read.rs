@@ -7,8 +7,8 @@ use editgroups_core::edit::{Edit, EventPosition, Timestamp};
 use editgroups_core::store::timeline_bucket;
 use editgroups_core::tags::sort_tags;
 use editgroups_core::{
-    Batch, BatchKey, BatchQuery, ChangeType, Cursor, Page, StoreError, StoredEdit, TimelineBucket,
-    ToolStats,
+    Batch, BatchKey, BatchPosition, BatchQuery, ChangeType, Cursor, Page, StoreError, StoredEdit,
+    TimelineBucket, ToolStats,
 };
 use sea_orm::DbBackend;
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, Order, Query, SelectStatement};
@@ -160,33 +160,54 @@ pub(crate) async fn list_batches<C: ConnectionTrait>(
                 .to_owned(),
         ));
     }
+    let backwards = q.before.is_some() && q.after.is_none();
     if let Some(after) = &q.after {
-        // `ended <= t` first, so that the `ended` index gives the range; then the
-        // rows of the same `ended` that come after the key.
-        let ended = micros(after.ended);
-        let key = &after.key;
-        let col_ended = || Expr::col((Batches::Table, Batches::EndedUs));
-        let wiki = || Expr::col((Batches::Table, Batches::Wiki));
-        let tool = || Expr::col((Tools::Table, Tools::Shortid));
-        let uid = Expr::col((Batches::Table, Batches::Uid));
-        let later_key = wiki()
-            .gt(key.wiki.as_str())
-            .or(wiki().eq(key.wiki.as_str()).and(
-                tool()
-                    .gt(key.tool.as_str())
-                    .or(tool().eq(key.tool.as_str()).and(uid.gt(key.uid.as_str()))),
-            ));
-        select.and_where(col_ended().lte(ended));
-        select.and_where(col_ended().lt(ended).or(later_key));
+        position_filter(&mut select, after, true);
+    } else if let Some(before) = &q.before {
+        position_filter(&mut select, before, false);
     }
+    // Backwards: the rows just before the position, nearest first, then reversed.
+    let (newest, by_key) = if backwards {
+        (Order::Asc, Order::Desc)
+    } else {
+        (Order::Desc, Order::Asc)
+    };
     select
-        .order_by((Batches::Table, Batches::EndedUs), Order::Desc)
-        .order_by((Batches::Table, Batches::Wiki), Order::Asc)
-        .order_by((Tools::Table, Tools::Shortid), Order::Asc)
-        .order_by((Batches::Table, Batches::Uid), Order::Asc);
+        .order_by((Batches::Table, Batches::EndedUs), newest)
+        .order_by((Batches::Table, Batches::Wiki), by_key.clone())
+        .order_by((Tools::Table, Tools::Shortid), by_key.clone())
+        .order_by((Batches::Table, Batches::Uid), by_key);
     page(&mut select, q.limit, q.offset);
-    let rows = query(db, &select, "listing batches").await?;
+    let mut rows = query(db, &select, "listing batches").await?;
+    if backwards {
+        rows.reverse();
+    }
     with_tags(db, rows).await
+}
+
+/// Rows after (`later`) or before a position in the list's order: `ended` bounds
+/// the range first, so that its index gives it; then the rows of the same `ended`
+/// on the right side of the key.
+fn position_filter(select: &mut SelectStatement, position: &BatchPosition, later: bool) {
+    let ended = micros(position.ended);
+    let key = &position.key;
+    let col_ended = || Expr::col((Batches::Table, Batches::EndedUs));
+    let wiki = || Expr::col((Batches::Table, Batches::Wiki));
+    let tool = || Expr::col((Tools::Table, Tools::Shortid));
+    let uid = Expr::col((Batches::Table, Batches::Uid));
+    let beyond = |col: Expr, value: &str| {
+        if later { col.gt(value) } else { col.lt(value) }
+    };
+    let key_side = beyond(wiki(), &key.wiki).or(wiki().eq(key.wiki.as_str()).and(
+        beyond(tool(), &key.tool).or(tool().eq(key.tool.as_str()).and(beyond(uid, &key.uid))),
+    ));
+    if later {
+        select.and_where(col_ended().lte(ended));
+        select.and_where(col_ended().lt(ended).or(key_side));
+    } else {
+        select.and_where(col_ended().gte(ended));
+        select.and_where(col_ended().gt(ended).or(key_side));
+    }
 }
 
 /// The row id of a batch.
@@ -247,6 +268,44 @@ pub(crate) async fn batch_edits_after<C: ConnectionTrait>(
         .iter()
         .map(edit_row)
         .collect()
+}
+
+pub(crate) async fn batch_edits_before<C: ConnectionTrait>(
+    db: &C,
+    key: &BatchKey,
+    before: EventPosition,
+    limit: u64,
+) -> Result<Vec<StoredEdit>, StoreError> {
+    let Some(id) = batch_id(db, key).await? else {
+        return Ok(Vec::new());
+    };
+    let time = micros(before.timestamp);
+    let rcid = i64::try_from(before.rcid).unwrap_or(i64::MAX);
+    let mut select = Query::select();
+    select
+        .columns(
+            super::apply::EDIT_COLUMNS
+                .iter()
+                .map(|c| Alias::new(c.to_string())),
+        )
+        .from(Edits::Table)
+        .and_where(Expr::col(Edits::BatchId).eq(id))
+        .and_where(Expr::col(Edits::TimestampUs).gte(time))
+        .and_where(
+            Expr::col(Edits::TimestampUs)
+                .gt(time)
+                .or(Expr::col(Edits::Rcid).gt(rcid)),
+        )
+        .order_by(Edits::TimestampUs, Order::Asc)
+        .order_by(Edits::Rcid, Order::Asc);
+    page(&mut select, limit, 0);
+    let mut edits = query(db, &select, "reading edits")
+        .await?
+        .iter()
+        .map(edit_row)
+        .collect::<Result<Vec<_>, _>>()?;
+    edits.reverse();
+    Ok(edits)
 }
 
 pub(crate) async fn edit_timeline<C: ConnectionTrait>(
