@@ -7,9 +7,14 @@
 )]
 //!
 //! [`open_store`] opens any of them from one URL string.
-
+#![cfg_attr(
+    feature = "http",
+    doc = "\n[`http`] (feature `http`) is the web service over any store: EditGroups' pages and JSON/CSV API."
+)]
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 
+#[cfg(feature = "http")]
+pub mod http;
 #[cfg(feature = "memory")]
 mod memory;
 #[cfg(feature = "sql")]
