@@ -14,7 +14,7 @@ use super::views::{BatchDetail, BatchItem, EditJson, Reverts, ToolItem};
 use axum::extract::{FromRequestParts, OriginalUri, RawPathParams, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use editgroups_core::{Batch, BatchKey, BatchQuery, BatchStore, Page, StoredEdit};
 use serde::Serialize;
 
@@ -402,7 +402,10 @@ pub(crate) async fn tool_redirect(ctx: Ctx) -> Result<Response, HttpError> {
         ctx.links.page(&ctx.links.here("/")),
         encode_query(&tool)
     );
-    Ok(Redirect::permanent(&target).into_response())
+    // 301, as EditGroups answers (axum's permanent redirect is a 308).
+    let location = HeaderValue::from_str(&target)
+        .map_err(|_| HttpError::bad_request("bad tool id"))?;
+    Ok((StatusCode::MOVED_PERMANENTLY, [(header::LOCATION, location)]).into_response())
 }
 
 /// The batches linked to a batch by reverts, from the store's revert provenance.

@@ -18,6 +18,7 @@ mod error;
 mod migration;
 mod migration_edit_order;
 mod read;
+mod readers;
 mod schema;
 
 /// Hash maps of the apply work and the cache: keyed by values this process
