@@ -34,6 +34,27 @@ impl FromRequestParts<AppState> for Ctx {
     type Rejection = HttpError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, HttpError> {
+        // Errors of pages are pages, those of the API JSON.
+        let page = !parts.uri.path().contains("/api/")
+            && !parts
+                .uri
+                .query()
+                .is_some_and(|q| q.split('&').any(|p| p == "format=json"))
+            && !prefers_json(
+                parts
+                    .headers
+                    .get(header::ACCEPT)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or(""),
+            );
+        Self::read(parts, state)
+            .await
+            .map_err(|e| if page { e.as_html() } else { e })
+    }
+}
+
+impl Ctx {
+    async fn read(parts: &mut Parts, state: &AppState) -> Result<Self, HttpError> {
         let raw = RawPathParams::from_request_parts(parts, state)
             .await
             .map_err(|_| HttpError::bad_request("the path is not valid UTF-8"))?;
@@ -84,9 +105,7 @@ impl FromRequestParts<AppState> for Ctx {
             headers: parts.headers.clone(),
         })
     }
-}
 
-impl Ctx {
     /// Whether the answer is JSON: `?format=json`, or an `Accept` that prefers
     /// JSON to HTML.
     pub(crate) fn wants_json(&self) -> Result<bool, HttpError> {
@@ -403,9 +422,13 @@ pub(crate) async fn tool_redirect(ctx: Ctx) -> Result<Response, HttpError> {
         encode_query(&tool)
     );
     // 301, as EditGroups answers (axum's permanent redirect is a 308).
-    let location = HeaderValue::from_str(&target)
-        .map_err(|_| HttpError::bad_request("bad tool id"))?;
-    Ok((StatusCode::MOVED_PERMANENTLY, [(header::LOCATION, location)]).into_response())
+    let location =
+        HeaderValue::from_str(&target).map_err(|_| HttpError::bad_request("bad tool id"))?;
+    Ok((
+        StatusCode::MOVED_PERMANENTLY,
+        [(header::LOCATION, location)],
+    )
+        .into_response())
 }
 
 /// The batches linked to a batch by reverts, from the store's revert provenance.

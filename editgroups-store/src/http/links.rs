@@ -24,7 +24,12 @@ pub(crate) struct Links {
 pub(crate) fn mount_path(original: &Uri, seen: &Uri) -> String {
     let full = original.path();
     let rest = seen.path();
-    let root = full.strip_suffix(rest).unwrap_or("");
+    let root = match full.strip_suffix(rest) {
+        Some(root) => root,
+        // Nested at `/eg`, the root `/eg` is seen as `/`.
+        None if rest == "/" => full,
+        None => "",
+    };
     root.trim_end_matches('/').to_owned()
 }
 
@@ -80,14 +85,20 @@ impl Links {
         )
     }
 
-    /// A path relative to the mount, as a link in a page.
+    /// A path relative to the mount, as a link in a page. The mount's own root
+    /// is `/eg`, not `/eg/` (what `Router::nest` matches).
     pub(crate) fn page(&self, path: &str) -> String {
-        format!("{}{path}", self.root)
+        join(&self.root, path)
     }
 
     /// A path relative to the mount, as an absolute URL.
     pub(crate) fn absolute(&self, path: &str) -> String {
-        format!("{}{path}", self.absolute_root)
+        let origin_only = self.absolute_root.matches('/').count() <= 2;
+        if origin_only {
+            format!("{}{path}", self.absolute_root)
+        } else {
+            join(&self.absolute_root, path)
+        }
     }
 
     /// A page of the wiki (`Q42`, `User:X`), or none when the site has no URLs
@@ -95,6 +106,16 @@ impl Links {
     pub(crate) fn wiki_page(&self, wiki: &WikiSite, title: &str) -> Option<String> {
         wiki.has_urls()
             .then(|| format!("{}{}", wiki.article_url, super::params::encode_title(title)))
+    }
+}
+
+/// `root` + `path`, without a slash between a non-empty root and a query.
+fn join(root: &str, path: &str) -> String {
+    match path.strip_prefix('/') {
+        Some(rest) if !root.is_empty() && (rest.is_empty() || rest.starts_with('?')) => {
+            format!("{root}{rest}")
+        }
+        _ => format!("{root}{path}"),
     }
 }
 
@@ -108,6 +129,11 @@ mod tests {
         assert_eq!(mount_path(&u("/eg/api/"), &u("/api/")), "/eg");
         assert_eq!(mount_path(&u("/api/"), &u("/api/")), "");
         assert_eq!(mount_path(&u("/eg/"), &u("/")), "/eg");
+        assert_eq!(mount_path(&u("/eg"), &u("/")), "/eg");
+        assert_eq!(join("/eg", "/?tool=OR"), "/eg?tool=OR");
+        assert_eq!(join("/eg", "/"), "/eg");
+        assert_eq!(join("", "/"), "/");
+        assert_eq!(join("/eg", "/api/"), "/eg/api/");
     }
 
     #[test]
