@@ -339,6 +339,10 @@ pub(crate) fn batch(links: &Links, page: &BatchPage<'_>) -> Markup {
         }
         h2 { "Latest edits" }
         (edits_table(links, shown))
+        p class="wikilink" {
+            "Link from the wiki: "
+            code { "[[" (links.site.batch_link_prefix) (full_uid(&batch.key)) "|details]]" }
+        }
         p class="actions" {
             @if more { a class="see-all" href=(edits_path) { "See all" } " · " }
             @if let Some(discuss) = &discuss { a class="discuss" href=(discuss) { "Discuss" } " · " }
