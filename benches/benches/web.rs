@@ -70,11 +70,7 @@ async fn store(dir: &std::path::Path) -> (String, Arc<dyn BatchStore>) {
 }
 
 /// One keep-alive connection's requests.
-async fn connection(
-    addr: SocketAddr,
-    path: String,
-    until: Instant,
-) -> Vec<u32> {
+async fn connection(addr: SocketAddr, path: String, until: Instant) -> Vec<u32> {
     let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
     stream.set_nodelay(true).unwrap();
     let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
@@ -100,7 +96,12 @@ async fn connection(
 /// Loads one URL; prints requests/s, p50 and p99.
 async fn load(addr: SocketAddr, name: &str, path: &str, seconds: u64, connections: usize) {
     // Warm-up.
-    let _ = connection(addr, path.to_owned(), Instant::now() + Duration::from_millis(300)).await;
+    let _ = connection(
+        addr,
+        path.to_owned(),
+        Instant::now() + Duration::from_millis(300),
+    )
+    .await;
     let start = Instant::now();
     let until = start + Duration::from_secs(seconds);
     let tasks: Vec<_> = (0..connections)
@@ -112,7 +113,12 @@ async fn load(addr: SocketAddr, name: &str, path: &str, seconds: u64, connection
     }
     let elapsed = start.elapsed().as_secs_f64();
     all.sort_unstable();
-    let pct = |p: f64| all.get(((all.len() as f64 * p) as usize).min(all.len().saturating_sub(1))).copied().unwrap_or(0) as f64 / 1000.0;
+    let pct = |p: f64| {
+        all.get(((all.len() as f64 * p) as usize).min(all.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or(0) as f64
+            / 1000.0
+    };
     println!(
         "{name:<34} {:>9.0} req/s   p50 {:>6.2} ms   p99 {:>6.2} ms   ({} requests, {connections} connections)",
         all.len() as f64 / elapsed,
@@ -135,7 +141,10 @@ async fn fetch(addr: SocketAddr, path: &str) -> (u16, Bytes) {
         .unwrap();
     let response = sender.send_request(request).await.unwrap();
     let status = response.status().as_u16();
-    (status, response.into_body().collect().await.unwrap().to_bytes())
+    (
+        status,
+        response.into_body().collect().await.unwrap().to_bytes(),
+    )
 }
 
 /// GETs a path, reading the body as it streams: (status, bytes, lines).

@@ -43,7 +43,7 @@ impl HttpError {
     }
 
     /// The same error, shown as a page.
-    pub(crate) fn as_html(mut self) -> Self {
+    pub(crate) fn into_page(mut self) -> Self {
         self.html = true;
         self
     }

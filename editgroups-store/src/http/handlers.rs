@@ -49,7 +49,7 @@ impl FromRequestParts<AppState> for Ctx {
             );
         Self::read(parts, state)
             .await
-            .map_err(|e| if page { e.as_html() } else { e })
+            .map_err(|e| if page { e.into_page() } else { e })
     }
 }
 
@@ -368,7 +368,7 @@ async fn batch_window(store: &dyn BatchStore, ctx: &Ctx) -> Result<Window<Batch>
 pub(crate) async fn list_page(State(state): State<AppState>, ctx: Ctx) -> Response {
     let wants_json = match ctx.wants_json() {
         Ok(j) => j,
-        Err(e) => return e.as_html().into_response(),
+        Err(e) => return e.into_page().into_response(),
     };
     let answer = async {
         let window = batch_window(state.store.as_ref(), &ctx).await?;
@@ -387,7 +387,7 @@ pub(crate) async fn list_page(State(state): State<AppState>, ctx: Ctx) -> Respon
     };
     answer
         .await
-        .unwrap_or_else(|e: HttpError| if wants_json { e } else { e.as_html() }.into_response())
+        .unwrap_or_else(|e: HttpError| if wants_json { e } else { e.into_page() }.into_response())
 }
 
 fn list_json(ctx: &Ctx, path: &str, window: &Window<Batch>) -> Response {
@@ -482,7 +482,7 @@ async fn batch_not_found(store: &dyn BatchStore, ctx: &Ctx, wants_json: bool) ->
 pub(crate) async fn batch_page(State(state): State<AppState>, ctx: Ctx) -> Response {
     let wants_json = match ctx.wants_json() {
         Ok(j) => j,
-        Err(e) => return e.as_html().into_response(),
+        Err(e) => return e.into_page().into_response(),
     };
     let store = state.store.as_ref();
     let answer = async {
@@ -510,7 +510,7 @@ pub(crate) async fn batch_page(State(state): State<AppState>, ctx: Ctx) -> Respo
     };
     answer
         .await
-        .unwrap_or_else(|e: HttpError| if wants_json { e } else { e.as_html() }.into_response())
+        .unwrap_or_else(|e: HttpError| if wants_json { e } else { e.into_page() }.into_response())
 }
 
 /// `/api/b/TOOL/UID/`: a batch, JSON.
@@ -565,7 +565,7 @@ async fn edit_window(
 pub(crate) async fn edits_page(State(state): State<AppState>, ctx: Ctx) -> Response {
     let wants_json = match ctx.wants_json() {
         Ok(j) => j,
-        Err(e) => return e.as_html().into_response(),
+        Err(e) => return e.into_page().into_response(),
     };
     let store = state.store.as_ref();
     let answer = async {
@@ -593,7 +593,7 @@ pub(crate) async fn edits_page(State(state): State<AppState>, ctx: Ctx) -> Respo
     };
     answer
         .await
-        .unwrap_or_else(|e: HttpError| if wants_json { e } else { e.as_html() }.into_response())
+        .unwrap_or_else(|e: HttpError| if wants_json { e } else { e.into_page() }.into_response())
 }
 
 fn edits_json(ctx: &Ctx, path: &str, key: &BatchKey, window: &Window<StoredEdit>) -> Response {
@@ -633,7 +633,7 @@ pub(crate) async fn edits_api(
 pub(crate) async fn tools_page(State(state): State<AppState>, ctx: Ctx) -> Response {
     let wants_json = match ctx.wants_json() {
         Ok(j) => j,
-        Err(e) => return e.as_html().into_response(),
+        Err(e) => return e.into_page().into_response(),
     };
     let answer = async {
         if ctx.params.after.is_some() || ctx.params.before.is_some() {
@@ -685,7 +685,7 @@ pub(crate) async fn tools_page(State(state): State<AppState>, ctx: Ctx) -> Respo
     };
     answer
         .await
-        .unwrap_or_else(|e: HttpError| if wants_json { e } else { e.as_html() }.into_response())
+        .unwrap_or_else(|e: HttpError| if wants_json { e } else { e.into_page() }.into_response())
 }
 
 /// `/robots.txt`: no crawling.
@@ -719,7 +719,7 @@ pub(crate) async fn not_found(headers: HeaderMap) -> Response {
     if prefers_json(accept) || !accept.contains("text/html") {
         error.into_response()
     } else {
-        error.as_html().into_response()
+        error.into_page().into_response()
     }
 }
 
