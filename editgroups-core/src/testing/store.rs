@@ -909,6 +909,17 @@ pub async fn timeline_counts_edits_per_span(store: &dyn BatchStore) {
     let b = |edits, reverted| TimelineBucket { edits, reverted };
     // [100, 110): 1, 2, 3; [110, 120): 4, 5; 130 lies beyond: the last span.
     assert_eq!(timeline, [b(3, 1), b(2, 1), b(1, 0)]);
+    // Many narrow spans (stores may count them another way).
+    let fine = match store.edit_timeline(&key, start, 100_000, 400).await {
+        Ok(t) => t,
+        Err(e) => panic!("edit_timeline: {e}"),
+    };
+    assert_eq!(fine.len(), 400);
+    assert_eq!(fine.iter().map(|b| b.edits).sum::<u64>(), 6);
+    assert_eq!(
+        (fine[0], fine[10], fine[300], fine[399]),
+        (b(1, 0), b(1, 1), b(1, 0), b(0, 0))
+    );
     let one = store.edit_timeline(&key, start, 1_000_000_000, 1).await;
     assert_eq!(one.ok(), Some(vec![b(6, 2)]));
     let missing = store

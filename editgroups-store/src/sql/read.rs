@@ -320,6 +320,9 @@ pub(crate) async fn edit_timeline<C: ConnectionTrait>(
         return Ok(timeline);
     };
     let width = Ord::max(width_micros, 1);
+    if buckets <= RANGE_BUCKETS {
+        return timeline_by_ranges(db, id, start, width, timeline).await;
+    }
     // Integers we computed, written into the SQL: no placeholder syntax differs
     // between backends. MySQL's `/` would give a decimal.
     let divide = if db.get_database_backend() == DbBackend::MySql {
@@ -345,6 +348,59 @@ pub(crate) async fn edit_timeline<C: ConnectionTrait>(
         let time = start + chrono::Duration::microseconds(span.saturating_mul(width));
         let index = timeline_bucket(time, start, width, buckets);
         if let Some(bucket) = timeline.get_mut(index) {
+            bucket.edits += to_u64(get(&row, Alias::new("edits"))?, "count")?;
+            bucket.reverted += to_u64(get(&row, Alias::new("reverted"))?, "count")?;
+        }
+    }
+    Ok(timeline)
+}
+
+/// Up to this many spans, a timeline counts each span's range of the index
+/// (`UNION ALL` of counts): no sort of the batch's edits, unlike a `GROUP BY`
+/// on a computed span.
+const RANGE_BUCKETS: usize = 200;
+
+async fn timeline_by_ranges<C: ConnectionTrait>(
+    db: &C,
+    batch: i64,
+    start: Timestamp,
+    width: i64,
+    mut timeline: Vec<TimelineBucket>,
+) -> Result<Vec<TimelineBucket>, StoreError> {
+    let start = micros(start);
+    let last = timeline.len().saturating_sub(1);
+    // Integers we computed, written into the SQL (no placeholder syntax differs
+    // between backends); each span is a range scan of the batch's edit index.
+    let parts: Vec<String> = (0..timeline.len())
+        .map(|i| {
+            let step = i64::try_from(i).unwrap_or(i64::MAX);
+            let low = start.saturating_add(width.saturating_mul(step));
+            let high = low.saturating_add(width);
+            let mut range = String::new();
+            if i > 0 {
+                range.push_str(&format!(" AND timestamp_us >= {low}"));
+            }
+            if i < last {
+                range.push_str(&format!(" AND timestamp_us < {high}"));
+            }
+            format!(
+                "SELECT {i} AS span, COUNT(*) AS edits, COUNT(CASE WHEN reverted THEN 1 END) AS reverted FROM editgroups_edits WHERE batch_id = {batch}{range}"
+            )
+        })
+        .collect();
+    let sql = parts.join(" UNION ALL ");
+    let statement = sea_orm::Statement::from_string(db.get_database_backend(), sql);
+    let rows = db
+        .query_all_raw(statement)
+        .await
+        .map_err(|e| super::error::db_error("counting edits over time", e))?;
+    for row in rows {
+        // A literal is a 32-bit integer on some backends.
+        let span: i64 = match row.try_get::<i64>("", "span") {
+            Ok(span) => span,
+            Err(_) => i64::from(get::<i32>(&row, Alias::new("span"))?),
+        };
+        if let Some(bucket) = usize::try_from(span).ok().and_then(|i| timeline.get_mut(i)) {
             bucket.edits += to_u64(get(&row, Alias::new("edits"))?, "count")?;
             bucket.reverted += to_u64(get(&row, Alias::new("reverted"))?, "count")?;
         }
