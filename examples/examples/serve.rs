@@ -266,6 +266,10 @@ async fn main() -> Result<()> {
     let store = editgroups_examples::open_store(&args.db).await?;
     let readers = reader_store(&args, &store).await?;
     let pipeline = pipeline(&args, &rules, store.clone())?;
+    if pipeline.is_none() && !Arc::ptr_eq(&store, &readers) {
+        // Only opened to migrate the schema: its connections and cache go.
+        drop(store);
+    }
     let app = match &pipeline {
         Some(p) => editgroups_store::http::router_with_pipeline(readers, site, p.stats()),
         None => editgroups_store::http::router(readers, site),

@@ -33,7 +33,9 @@ impl SqlStore {
             options.map_sqlx_sqlite_opts(|o| {
                 o.busy_timeout(super::SQLITE_BUSY_TIMEOUT)
                     .statement_cache_capacity(256)
-                    .pragma("cache_size", "-16384")
+                    // 4 MiB of page cache each: the operating system caches the
+                    // file too, and readers scan large batches only for exports.
+                    .pragma("cache_size", "-4096")
                     .pragma("temp_store", "memory")
             });
         }
