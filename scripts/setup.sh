@@ -4,7 +4,8 @@
 # stopped. Safe to run again: it only installs what is missing.
 #
 #   bash scripts/setup.sh           # build dependencies (OpenSSL headers, pkg-config)
-#   bash scripts/setup.sh --tests   # plus MediaWiki/PHP for the poller's tests, and the databases
+#   bash scripts/setup.sh --tests   # plus MediaWiki/PHP for the poller's tests, Chromium for the
+#                                   # pages' browser tests, and the databases
 set -euo pipefail
 
 tests=false
@@ -15,6 +16,8 @@ if $tests; then
     packages+=(mediawiki php-sqlite3 php-cli php-intl php-mbstring php-xml)
     # Clients used below to check that the test databases answer.
     packages+=(postgresql-client mariadb-client)
+    # The web pages' browser tests: headless Chromium driven over WebDriver.
+    packages+=(chromium chromium-driver)
 fi
 
 missing=()

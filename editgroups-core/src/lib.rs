@@ -85,8 +85,9 @@ pub use pipeline::{Pipeline, PipelineConfig, PipelineError};
 pub use plan::{RevertOperation, SummaryStamp, UndoPlan};
 pub use source::{EditSource, SkipReason, SourceError, SourceItem, SourceStream};
 pub use store::{
-    ApplyReport, Batch, BatchKey, BatchQuery, BatchStore, Chunk, ChunkEdit, DynBatchStore, Page,
-    RevertedBy, SourceProgress, StoreError, StoredEdit, ToolStats,
+    ApplyReport, Batch, BatchKey, BatchPosition, BatchQuery, BatchStore, Chunk, ChunkEdit,
+    DynBatchStore, Page, RevertedBy, SourceProgress, StoreError, StoredEdit, TimelineBucket,
+    ToolStats,
 };
 pub use tasks::{
     ActionState, CreateTaskError, NewRevertTask, RevertAction, RevertTask, RevertTaskStore,

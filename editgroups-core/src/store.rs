@@ -2,7 +2,7 @@
 //! kept.
 
 use crate::cursor::Cursor;
-use crate::edit::{Edit, Timestamp};
+use crate::edit::{Edit, EventPosition, Timestamp};
 use crate::matcher::ToolMatch;
 use crate::rulebook::BatchFigures;
 use crate::source::BoxError;
@@ -255,6 +255,46 @@ pub struct BatchQuery {
     pub limit: u64,
     /// Skip this many first.
     pub offset: u64,
+    /// Only batches after this one in the list's order (keyset pagination: the
+    /// position of the last batch of the previous page). Combines with `offset`,
+    /// which then counts from there.
+    pub after: Option<BatchPosition>,
+    /// Only batches before this one in the list's order; with a limit, the last
+    /// `limit` of them (the page that ends just before the position), still in
+    /// list order. `offset` then counts back from the position. For "previous"
+    /// links of keyset pages; use `after` or `before`, not both.
+    pub before: Option<BatchPosition>,
+}
+
+/// Where a batch stands in a list of batches: newest `ended` first, ties by key.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct BatchPosition {
+    /// The batch's latest edit.
+    pub ended: Timestamp,
+    /// The batch.
+    pub key: BatchKey,
+}
+
+impl BatchPosition {
+    /// The position of a batch.
+    pub fn of(batch: &Batch) -> Self {
+        Self {
+            ended: batch.ended,
+            key: batch.key.clone(),
+        }
+    }
+
+    /// Whether a batch with `ended` and `key` comes after this position in a list
+    /// (newest `ended` first, then by key ascending).
+    pub fn is_before(&self, ended: Timestamp, key: &BatchKey) -> bool {
+        ended < self.ended || (ended == self.ended && *key > self.key)
+    }
+
+    /// Whether a batch with `ended` and `key` comes before this position in a
+    /// list.
+    pub fn is_after(&self, ended: Timestamp, key: &BatchKey) -> bool {
+        ended > self.ended || (ended == self.ended && *key < self.key)
+    }
 }
 
 impl BatchQuery {
@@ -294,12 +334,41 @@ impl BatchQuery {
         self
     }
 
-    /// Whether a batch passes the query's filters.
+    /// Whether a batch passes the query's filters and keyset bounds.
     pub fn matches(&self, batch: &Batch) -> bool {
-        self.wiki.as_ref().is_none_or(|w| *w == batch.key.wiki)
-            && self.tool.as_ref().is_none_or(|t| *t == batch.key.tool)
-            && self.user.as_ref().is_none_or(|u| *u == batch.user)
-            && self.tags.iter().all(|t| batch.tags.contains(t))
+        self.matches_parts(&batch.key, &batch.user, batch.ended, |t| {
+            batch.tags.iter().any(|tag| tag == t)
+        })
+    }
+
+    /// [`BatchQuery::matches`] on a batch's parts, for stores that keep batches
+    /// in another shape.
+    pub fn matches_parts(
+        &self,
+        key: &BatchKey,
+        user: &str,
+        ended: Timestamp,
+        has_tag: impl Fn(&str) -> bool,
+    ) -> bool {
+        self.wiki.as_ref().is_none_or(|w| *w == key.wiki)
+            && self.tool.as_ref().is_none_or(|t| *t == key.tool)
+            && self.user.as_ref().is_none_or(|u| u == user)
+            && self.tags.iter().all(|t| has_tag(t))
+            && self.after.as_ref().is_none_or(|a| a.is_before(ended, key))
+            && self.before.as_ref().is_none_or(|p| p.is_after(ended, key))
+    }
+
+    /// This query's page of batches that match it, given newest `ended` first
+    /// (ties by key): with `before`, the page that ends just before it.
+    pub fn page<T>(&self, matching: Vec<T>) -> Vec<T> {
+        let page = Page::new(self.limit, self.offset);
+        if self.before.is_some() {
+            let mut found = page.select(matching.into_iter().rev());
+            found.reverse();
+            found
+        } else {
+            page.select(matching)
+        }
     }
 
     /// The query's answer among these batches: filtered, newest `ended` first
@@ -307,8 +376,52 @@ impl BatchQuery {
     pub fn select(&self, batches: impl IntoIterator<Item = Batch>) -> Vec<Batch> {
         let mut found: Vec<Batch> = batches.into_iter().filter(|b| self.matches(b)).collect();
         found.sort_by(|a, b| b.ended.cmp(&a.ended).then_with(|| a.key.cmp(&b.key)));
-        Page::new(self.limit, self.offset).select(found)
+        self.page(found)
     }
+
+    /// Only batches after this position (keyset pagination).
+    pub fn with_after(mut self, after: BatchPosition) -> Self {
+        self.after = Some(after);
+        self
+    }
+
+    /// Only batches before this position: the page that ends just before it.
+    pub fn with_before(mut self, before: BatchPosition) -> Self {
+        self.before = Some(before);
+        self
+    }
+}
+
+/// One time span of a batch's timeline: how many of its edits fall in it, and how
+/// many of those were reverted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct TimelineBucket {
+    /// Edits in the span.
+    pub edits: u64,
+    /// Reverted edits in the span.
+    pub reverted: u64,
+}
+
+/// The span an edit at `time` falls in, for a timeline of `buckets` spans of
+/// `width_micros` microseconds from `start`: earlier edits count in the first
+/// span, later ones in the last.
+pub fn timeline_bucket(
+    time: Timestamp,
+    start: Timestamp,
+    width_micros: i64,
+    buckets: usize,
+) -> usize {
+    let offset = time
+        .timestamp_micros()
+        .saturating_sub(start.timestamp_micros());
+    let index = if offset <= 0 {
+        0
+    } else {
+        offset / width_micros.max(1)
+    };
+    usize::try_from(index)
+        .unwrap_or(usize::MAX)
+        .min(buckets.saturating_sub(1))
 }
 
 /// A page of a list.
@@ -491,6 +604,99 @@ pub trait BatchStore: Send + Sync + Debug {
     /// The newest event time any source has reached (see
     /// [`Chunk::latest_event_time`]), for lag.
     async fn latest_event_time(&self) -> Result<Option<Timestamp>, StoreError>;
+
+    /// The edits of a batch that come after `after` in [`BatchStore::batch_edits`]'
+    /// order (newest first, by timestamp then rc id), at most `limit` (0: no
+    /// limit): keyset pagination, so that a deep page costs what the first costs.
+    ///
+    /// The default pages through [`BatchStore::batch_edits`]; stores override it
+    /// with an indexed query.
+    async fn batch_edits_after(
+        &self,
+        key: &BatchKey,
+        after: Option<EventPosition>,
+        limit: u64,
+    ) -> Result<Vec<StoredEdit>, StoreError> {
+        const PAGE: u64 = 1_000;
+        let mut found = Vec::new();
+        let mut offset = 0;
+        loop {
+            let page = self.batch_edits(key, Page::new(PAGE, offset)).await?;
+            let done = (page.len() as u64) < PAGE;
+            offset += page.len() as u64;
+            found.extend(
+                page.into_iter()
+                    .filter(|e| after.is_none_or(|a| e.edit.position() < a)),
+            );
+            if done || (limit > 0 && found.len() as u64 >= limit) {
+                break;
+            }
+        }
+        if limit > 0 {
+            found.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+        }
+        Ok(found)
+    }
+
+    /// The edits of a batch that come before `before` in
+    /// [`BatchStore::batch_edits`]' order: with a limit, the last `limit` of them
+    /// (the page that ends just before the position), still newest first. For
+    /// "previous" links of keyset pages.
+    ///
+    /// The default reads through [`BatchStore::batch_edits`]; stores override it
+    /// with an indexed query.
+    async fn batch_edits_before(
+        &self,
+        key: &BatchKey,
+        before: EventPosition,
+        limit: u64,
+    ) -> Result<Vec<StoredEdit>, StoreError> {
+        let mut found: Vec<StoredEdit> = self
+            .batch_edits(key, Page::all())
+            .await?
+            .into_iter()
+            .filter(|e| e.edit.position() > before)
+            .collect();
+        if limit > 0 {
+            let keep = usize::try_from(limit).unwrap_or(usize::MAX);
+            found.drain(..found.len().saturating_sub(keep));
+        }
+        Ok(found)
+    }
+
+    /// How a batch's edits spread over time: `buckets` spans of `width_micros`
+    /// microseconds from `start`, each with its number of edits and of reverted
+    /// edits (see [`timeline_bucket`] for where an edit falls). An unknown batch
+    /// gives empty spans.
+    ///
+    /// The default reads every edit through [`BatchStore::batch_edits`]; stores
+    /// override it with an aggregate query.
+    async fn edit_timeline(
+        &self,
+        key: &BatchKey,
+        start: Timestamp,
+        width_micros: i64,
+        buckets: usize,
+    ) -> Result<Vec<TimelineBucket>, StoreError> {
+        const PAGE: u64 = 1_000;
+        let mut timeline = vec![TimelineBucket::default(); buckets];
+        let mut offset = 0;
+        loop {
+            let page = self.batch_edits(key, Page::new(PAGE, offset)).await?;
+            offset += page.len() as u64;
+            for stored in &page {
+                let index = timeline_bucket(stored.edit.timestamp, start, width_micros, buckets);
+                if let Some(bucket) = timeline.get_mut(index) {
+                    bucket.edits += 1;
+                    bucket.reverted += u64::from(stored.reverted);
+                }
+            }
+            if (page.len() as u64) < PAGE {
+                break;
+            }
+        }
+        Ok(timeline)
+    }
 }
 
 /// A store behind a trait object.
@@ -526,6 +732,15 @@ macro_rules! forward_store {
             }
             async fn latest_event_time(&self) -> Result<Option<Timestamp>, StoreError> {
                 (**self).latest_event_time().await
+            }
+            async fn batch_edits_after(&self, key: &BatchKey, after: Option<EventPosition>, limit: u64) -> Result<Vec<StoredEdit>, StoreError> {
+                (**self).batch_edits_after(key, after, limit).await
+            }
+            async fn batch_edits_before(&self, key: &BatchKey, before: EventPosition, limit: u64) -> Result<Vec<StoredEdit>, StoreError> {
+                (**self).batch_edits_before(key, before, limit).await
+            }
+            async fn edit_timeline(&self, key: &BatchKey, start: Timestamp, width_micros: i64, buckets: usize) -> Result<Vec<TimelineBucket>, StoreError> {
+                (**self).edit_timeline(key, start, width_micros, buckets).await
             }
         }
     )*};

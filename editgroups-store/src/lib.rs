@@ -9,9 +9,14 @@
 //! Each keeps batches ([`BatchStore`](editgroups_core::BatchStore)) and revert
 //! tasks ([`RevertTaskStore`](editgroups_core::RevertTaskStore)); [`Store`] is
 //! both, and [`open_store`] opens any of them from one URL string.
-
+#![cfg_attr(
+    feature = "http",
+    doc = "\n[`http`] (feature `http`) is the web service over any store: EditGroups' pages and JSON/CSV API."
+)]
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 
+#[cfg(feature = "http")]
+pub mod http;
 #[cfg(feature = "memory")]
 mod memory;
 #[cfg(feature = "sql")]

@@ -2,7 +2,7 @@
 //! reference the SQL stores are compared to.
 
 use async_trait::async_trait;
-use editgroups_core::edit::{Edit, Timestamp};
+use editgroups_core::edit::{Edit, EventPosition, Timestamp};
 use editgroups_core::rulebook::{
     self, BatchFigures, Decision, PageAction, Provenance, RevertLinks, SignalIndex, StoredSignal,
     StoredState, StoredTarget,
@@ -14,6 +14,7 @@ use editgroups_core::{
 use std::collections::BTreeSet;
 use std::sync::Mutex;
 
+mod reads;
 mod tasks;
 
 /// Hash maps keyed by values built from events, hashed many times per event:
@@ -339,6 +340,14 @@ impl BatchStore for MemoryStore {
                     && query.tool.as_ref().is_none_or(|t| *t == b.key.tool)
                     && query.user.as_ref().is_none_or(|u| *u == b.figures.user)
                     && query.tags.iter().all(|t| b.tags.contains(t))
+                    && query
+                        .after
+                        .as_ref()
+                        .is_none_or(|a| a.is_before(b.figures.ended, &b.key))
+                    && query
+                        .before
+                        .as_ref()
+                        .is_none_or(|p| p.is_after(b.figures.ended, &b.key))
             })
             .collect();
         found.sort_by(|a, b| {
@@ -347,8 +356,8 @@ impl BatchStore for MemoryStore {
                 .cmp(&a.figures.ended)
                 .then_with(|| a.key.cmp(&b.key))
         });
-        Ok(Page::new(query.limit, query.offset)
-            .select(found)
+        Ok(query
+            .page(found)
             .into_iter()
             .filter_map(|b| state.batch_index.get(&b.key).and_then(|&i| state.batch(i)))
             .collect())
@@ -412,6 +421,37 @@ impl BatchStore for MemoryStore {
             .values()
             .filter_map(|p| p.latest_event_time)
             .max())
+    }
+
+    async fn batch_edits_after(
+        &self,
+        key: &BatchKey,
+        after: Option<EventPosition>,
+        limit: u64,
+    ) -> Result<Vec<StoredEdit>, StoreError> {
+        let state = self.state()?;
+        Ok(reads::edits_after(&state, key, after, limit))
+    }
+
+    async fn batch_edits_before(
+        &self,
+        key: &BatchKey,
+        before: EventPosition,
+        limit: u64,
+    ) -> Result<Vec<StoredEdit>, StoreError> {
+        let state = self.state()?;
+        Ok(reads::edits_before(&state, key, before, limit))
+    }
+
+    async fn edit_timeline(
+        &self,
+        key: &BatchKey,
+        start: Timestamp,
+        width_micros: i64,
+        buckets: usize,
+    ) -> Result<Vec<editgroups_core::TimelineBucket>, StoreError> {
+        let state = self.state()?;
+        Ok(reads::timeline(&state, key, start, width_micros, buckets))
     }
 }
 

@@ -105,6 +105,23 @@ pub fn tag_info(id: &str) -> TagInfo {
     }
 }
 
+/// Every colour [`tag_info`] can give, each once, in a fixed order: for a
+/// stylesheet with one class per colour.
+pub fn tag_colors() -> Vec<&'static str> {
+    let mut colors = vec![
+        table::GRAY,
+        table::PROPERTY,
+        table::LANGUAGE,
+        table::CHANGE_TYPE,
+    ];
+    for (_, _, color) in table::ACTIONS {
+        if !colors.contains(color) {
+            colors.push(color);
+        }
+    }
+    colors
+}
+
 /// Sorts tag ids for display: priority descending, then id ascending.
 pub fn sort_tags(tags: &mut [String]) {
     tags.sort_by(|a, b| tag_priority(b).cmp(&tag_priority(a)).then_with(|| a.cmp(b)));

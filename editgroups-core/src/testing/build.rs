@@ -93,6 +93,12 @@ impl EditBuilder {
         self
     }
 
+    /// The summary as the wiki rendered it (HTML).
+    pub fn parsedcomment(mut self, html: &str) -> Self {
+        self.0.parsedcomment = Some(html.to_owned());
+        self
+    }
+
     /// The editing account.
     pub fn user(mut self, user: &str) -> Self {
         self.0.user = Some(user.to_owned());

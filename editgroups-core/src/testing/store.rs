@@ -14,7 +14,10 @@
 use super::build::{attributed, chunk, edit, unattributed};
 use crate::cursor::Cursor;
 use crate::edit::Edit;
-use crate::store::{Batch, BatchKey, BatchQuery, BatchStore, Chunk, ChunkEdit, Page, RevertedBy};
+use crate::store::{
+    Batch, BatchKey, BatchPosition, BatchQuery, BatchStore, Chunk, ChunkEdit, Page, RevertedBy,
+    TimelineBucket,
+};
 
 /// Runs every check of the suite.
 pub async fn run_all(store: &dyn BatchStore) {
@@ -27,7 +30,10 @@ pub async fn run_all(store: &dyn BatchStore) {
     reverts_record_their_earliest_reverter(store).await;
     cursor_is_stored_with_the_chunk(store).await;
     listing_filters_orders_and_pages(store).await;
+    listing_resumes_after_a_position(store).await;
     batch_edits_are_newest_first(store).await;
+    batch_edits_resume_after_a_position(store).await;
+    timeline_counts_edits_per_span(store).await;
     tools_count_batches_and_authors(store).await;
     large_ids_round_trip(store).await;
     awkward_text_round_trips(store).await;
@@ -793,4 +799,246 @@ pub async fn latest_event_time_is_the_newest_of_all_sources(store: &dyn BatchSto
     apply(store, c).await;
     let latest = store.latest_event_time().await.ok().flatten();
     assert_eq!(latest.map(|t| t.timestamp()), Some(far));
+}
+
+/// Keyset pagination of batches: each page starts after the last of the previous
+/// one, ties on `ended` broken by key, filters still applied.
+pub async fn listing_resumes_after_a_position(store: &dyn BatchStore) {
+    let w = "suite-keyset";
+    // Ten batches; several share an `ended` time, so ties are resolved by key.
+    let events = (0..10u64)
+        .map(|i| {
+            let tool = if i % 3 == 0 { "QSv2" } else { "OR" };
+            attributed(
+                edit(w, 100 + i)
+                    .at(1_000 + i64::try_from(i / 3).unwrap_or(0))
+                    .comment("/* wbsetlabel-add:1|fr */ x"),
+                tool,
+                &format!("k{i}"),
+                if i % 2 == 0 { "Ann" } else { "Ben" },
+            )
+        })
+        .collect();
+    apply(store, chunk(w, "1", events)).await;
+    let all = list(store, BatchQuery::new().with_wiki(w)).await;
+    assert_eq!(all.len(), 10);
+    for page_size in [1u64, 3, 4] {
+        let mut seen = Vec::new();
+        let mut after: Option<BatchPosition> = None;
+        loop {
+            let mut q = BatchQuery::new().with_wiki(w).with_page(page_size, 0);
+            if let Some(position) = after.clone() {
+                q = q.with_after(position);
+            }
+            let page = list(store, q).await;
+            if page.is_empty() {
+                break;
+            }
+            assert!(page.len() as u64 <= page_size);
+            after = page.last().map(BatchPosition::of);
+            seen.extend(page.into_iter().map(|b| b.key.uid));
+            assert!(seen.len() <= 10, "keyset pages never end: {seen:?}");
+        }
+        assert_eq!(
+            seen,
+            all.iter().map(|b| b.key.uid.clone()).collect::<Vec<_>>(),
+            "pages of {page_size} follow the full list"
+        );
+    }
+    // After a position, with a filter and an offset counted from there.
+    let position = all.get(2).map(BatchPosition::of);
+    let Some(position) = position else {
+        panic!("no third batch")
+    };
+    let expected: Vec<&str> = uids(&all[3..])
+        .into_iter()
+        .filter(|u| all.iter().any(|b| b.key.uid == *u && b.user == "Ann"))
+        .collect();
+    let found = list(
+        store,
+        BatchQuery::new()
+            .with_wiki(w)
+            .with_user("Ann")
+            .with_after(position.clone()),
+    )
+    .await;
+    assert_eq!(
+        uids(&found),
+        expected,
+        "a filter applies after the position"
+    );
+    let skipped = list(
+        store,
+        BatchQuery::new()
+            .with_wiki(w)
+            .with_page(2, 1)
+            .with_after(position),
+    )
+    .await;
+    assert_eq!(
+        uids(&skipped),
+        uids(&all[4..6]),
+        "offset counts from the position"
+    );
+    // Backwards: the page that ends just before a position, in list order.
+    for (at, limit, offset, expected) in [
+        (5usize, 2u64, 0u64, 3..5),
+        (5, 10, 0, 0..5),
+        (9, 3, 2, 4..7),
+        (0, 3, 0, 0..0),
+    ] {
+        let Some(position) = all.get(at).map(BatchPosition::of) else {
+            panic!("no batch {at}")
+        };
+        let page = list(
+            store,
+            BatchQuery::new()
+                .with_wiki(w)
+                .with_page(limit, offset)
+                .with_before(position),
+        )
+        .await;
+        assert_eq!(
+            uids(&page),
+            uids(&all[expected]),
+            "before batch {at}, limit {limit}, offset {offset}"
+        );
+    }
+    // A position of a batch that does not exist still orders by (ended, key).
+    let Some(last) = all.last() else {
+        panic!("no batches")
+    };
+    let beyond = BatchPosition {
+        ended: last.ended,
+        key: BatchKey::new(w, "ZZZ", "zzz"),
+    };
+    assert!(
+        list(store, BatchQuery::new().with_wiki(w).with_after(beyond))
+            .await
+            .is_empty()
+    );
+}
+
+/// Keyset pagination of a batch's edits: after a (timestamp, rc id) position,
+/// newest first, ties on timestamp broken by rc id.
+pub async fn batch_edits_resume_after_a_position(store: &dyn BatchStore) {
+    let w = "suite-edits-keyset";
+    let events = [
+        (1, 50),
+        (2, 70),
+        (3, 70),
+        (4, 10),
+        (5, 70),
+        (6, 60),
+        (7, 10),
+    ]
+    .map(|(rcid, at)| attributed(edit(w, rcid).at(at), "OR", "k1", "A"))
+    .to_vec();
+    apply(store, chunk(w, "1", events)).await;
+    let key = BatchKey::new(w, "OR", "k1");
+    let after = |position: Option<crate::EventPosition>, limit: u64| {
+        let key = key.clone();
+        async move {
+            match store.batch_edits_after(&key, position, limit).await {
+                Ok(edits) => edits.iter().map(|e| e.edit.rcid).collect::<Vec<_>>(),
+                Err(e) => panic!("batch_edits_after: {e}"),
+            }
+        }
+    };
+    let full = [5, 3, 2, 6, 1, 7, 4];
+    assert_eq!(after(None, 0).await, full);
+    assert_eq!(after(None, 2).await, [5, 3]);
+    let at = |seconds: i64, rcid: u64| {
+        Some(crate::EventPosition {
+            timestamp: chrono::DateTime::from_timestamp(seconds, 0).unwrap_or_default(),
+            rcid,
+        })
+    };
+    assert_eq!(
+        after(at(70, 3), 3).await,
+        [2, 6, 1],
+        "same second, lower rc id"
+    );
+    assert_eq!(after(at(70, 2), 0).await, [6, 1, 7, 4]);
+    assert_eq!(after(at(10, 7), 0).await, [4]);
+    assert!(after(at(10, 4), 0).await.is_empty());
+    let before = |position: Option<crate::EventPosition>, limit: u64| {
+        let key = key.clone();
+        async move {
+            let Some(position) = position else {
+                panic!("no position")
+            };
+            match store.batch_edits_before(&key, position, limit).await {
+                Ok(edits) => edits.iter().map(|e| e.edit.rcid).collect::<Vec<_>>(),
+                Err(e) => panic!("batch_edits_before: {e}"),
+            }
+        }
+    };
+    assert_eq!(before(at(60, 6), 2).await, [3, 2], "the page just before");
+    assert_eq!(before(at(60, 6), 0).await, [5, 3, 2]);
+    assert_eq!(before(at(70, 3), 5).await, [5], "same second, higher rc id");
+    assert!(before(at(70, 5), 5).await.is_empty());
+    let mut walked = Vec::new();
+    let mut position = None;
+    loop {
+        let page = match store.batch_edits_after(&key, position, 2).await {
+            Ok(page) => page,
+            Err(e) => panic!("batch_edits_after: {e}"),
+        };
+        let Some(last) = page.last() else { break };
+        position = Some(last.edit.position());
+        walked.extend(page.iter().map(|e| e.edit.rcid));
+        assert!(walked.len() <= full.len(), "pages never end");
+    }
+    assert_eq!(walked, full, "pages of 2 follow the full list");
+    assert!(
+        store
+            .batch_edits_after(&BatchKey::new(w, "OR", "missing"), None, 0)
+            .await
+            .is_ok_and(|e| e.is_empty())
+    );
+}
+
+/// A batch's timeline: edits and reverted edits per span, the first and last
+/// spans taking what lies outside.
+pub async fn timeline_counts_edits_per_span(store: &dyn BatchStore) {
+    let w = "suite-timeline";
+    let mut events: Vec<ChunkEdit> = [(1, 100), (2, 101), (3, 109), (4, 110), (5, 119), (6, 130)]
+        .map(|(rcid, at)| attributed(edit(w, rcid).at(at), "OR", "t1", "A"))
+        .to_vec();
+    // Reverts edits 2 and 5 (by their new revisions).
+    for (rcid, undone) in [(7u64, 21u64), (8, 51)] {
+        events.push(unattributed(
+            edit(w, rcid)
+                .at(200)
+                .comment(&format!("/* undo:0||{undone}|A */")),
+        ));
+    }
+    apply(store, chunk(w, "1", events)).await;
+    let key = BatchKey::new(w, "OR", "t1");
+    let start = chrono::DateTime::from_timestamp(100, 0).unwrap_or_default();
+    let timeline = match store.edit_timeline(&key, start, 10_000_000, 3).await {
+        Ok(t) => t,
+        Err(e) => panic!("edit_timeline: {e}"),
+    };
+    let b = |edits, reverted| TimelineBucket { edits, reverted };
+    // [100, 110): 1, 2, 3; [110, 120): 4, 5; 130 lies beyond: the last span.
+    assert_eq!(timeline, [b(3, 1), b(2, 1), b(1, 0)]);
+    // Many narrow spans (stores may count them another way).
+    let fine = match store.edit_timeline(&key, start, 100_000, 400).await {
+        Ok(t) => t,
+        Err(e) => panic!("edit_timeline: {e}"),
+    };
+    assert_eq!(fine.len(), 400);
+    assert_eq!(fine.iter().map(|b| b.edits).sum::<u64>(), 6);
+    assert_eq!(
+        (fine[0], fine[10], fine[300], fine[399]),
+        (b(1, 0), b(1, 1), b(1, 0), b(0, 0))
+    );
+    let one = store.edit_timeline(&key, start, 1_000_000_000, 1).await;
+    assert_eq!(one.ok(), Some(vec![b(6, 2)]));
+    let missing = store
+        .edit_timeline(&BatchKey::new(w, "OR", "none"), start, 1_000_000, 2)
+        .await;
+    assert_eq!(missing.ok(), Some(vec![b(0, 0), b(0, 0)]));
 }

@@ -20,7 +20,9 @@ mod error;
 mod load;
 mod m0003_revert_tasks;
 mod migration;
+mod migration_edit_order;
 mod read;
+mod readers;
 mod schema;
 mod tasks;
 mod write;
@@ -342,6 +344,34 @@ impl BatchStore for SqlStore {
 
     async fn latest_event_time(&self) -> Result<Option<Timestamp>, StoreError> {
         read::latest_event_time(&self.db).await
+    }
+
+    async fn batch_edits_after(
+        &self,
+        key: &BatchKey,
+        after: Option<editgroups_core::EventPosition>,
+        limit: u64,
+    ) -> Result<Vec<StoredEdit>, StoreError> {
+        read::batch_edits_after(&self.db, key, after, limit).await
+    }
+
+    async fn batch_edits_before(
+        &self,
+        key: &BatchKey,
+        before: editgroups_core::EventPosition,
+        limit: u64,
+    ) -> Result<Vec<StoredEdit>, StoreError> {
+        read::batch_edits_before(&self.db, key, before, limit).await
+    }
+
+    async fn edit_timeline(
+        &self,
+        key: &BatchKey,
+        start: Timestamp,
+        width_micros: i64,
+        buckets: usize,
+    ) -> Result<Vec<editgroups_core::TimelineBucket>, StoreError> {
+        read::edit_timeline(&self.db, key, start, width_micros, buckets).await
     }
 }
 

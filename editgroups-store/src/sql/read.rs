@@ -4,12 +4,14 @@ use super::apply::{get, query};
 use super::error::corrupt;
 use super::load::BATCH_COLUMNS;
 use super::schema::{BatchTags, Batches, Cursors, EditReverts, Edits, RevertLinks, Tools};
-use editgroups_core::edit::{Edit, Timestamp};
+use editgroups_core::edit::{Edit, EventPosition, Timestamp};
+use editgroups_core::store::timeline_bucket;
 use editgroups_core::tags::sort_tags;
 use editgroups_core::{
-    Batch, BatchKey, BatchQuery, ChangeType, Cursor, Page, RevertedBy, StoreError, StoredEdit,
-    ToolStats,
+    Batch, BatchKey, BatchPosition, BatchQuery, ChangeType, Cursor, Page, RevertedBy, StoreError,
+    StoredEdit, TimelineBucket, ToolStats,
 };
+use sea_orm::DbBackend;
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, Order, Query, SelectStatement};
 use sea_orm::{ConnectionTrait, JoinType, QueryResult};
 use std::collections::HashMap;
@@ -159,14 +161,267 @@ pub(crate) async fn list_batches<C: ConnectionTrait>(
                 .to_owned(),
         ));
     }
+    let backwards = q.before.is_some() && q.after.is_none();
+    if let Some(after) = &q.after {
+        position_filter(&mut select, after, true);
+    } else if let Some(before) = &q.before {
+        position_filter(&mut select, before, false);
+    }
+    // Backwards: the rows just before the position, nearest first, then reversed.
+    let (newest, by_key) = if backwards {
+        (Order::Asc, Order::Desc)
+    } else {
+        (Order::Desc, Order::Asc)
+    };
     select
-        .order_by((Batches::Table, Batches::EndedUs), Order::Desc)
-        .order_by((Batches::Table, Batches::Wiki), Order::Asc)
-        .order_by((Tools::Table, Tools::Shortid), Order::Asc)
-        .order_by((Batches::Table, Batches::Uid), Order::Asc);
+        .order_by((Batches::Table, Batches::EndedUs), newest)
+        .order_by((Batches::Table, Batches::Wiki), by_key.clone())
+        .order_by((Tools::Table, Tools::Shortid), by_key.clone())
+        .order_by((Batches::Table, Batches::Uid), by_key);
     page(&mut select, q.limit, q.offset);
-    let rows = query(db, &select, "listing batches").await?;
+    let mut rows = query(db, &select, "listing batches").await?;
+    if backwards {
+        rows.reverse();
+    }
     with_tags(db, rows).await
+}
+
+/// Rows after (`later`) or before a position in the list's order: `ended` bounds
+/// the range first, so that its index gives it; then the rows of the same `ended`
+/// on the right side of the key.
+fn position_filter(select: &mut SelectStatement, position: &BatchPosition, later: bool) {
+    let ended = micros(position.ended);
+    let key = &position.key;
+    let col_ended = || Expr::col((Batches::Table, Batches::EndedUs));
+    let wiki = || Expr::col((Batches::Table, Batches::Wiki));
+    let tool = || Expr::col((Tools::Table, Tools::Shortid));
+    let uid = Expr::col((Batches::Table, Batches::Uid));
+    let beyond = |col: Expr, value: &str| {
+        if later { col.gt(value) } else { col.lt(value) }
+    };
+    let key_side = beyond(wiki(), &key.wiki).or(wiki().eq(key.wiki.as_str()).and(
+        beyond(tool(), &key.tool).or(tool().eq(key.tool.as_str()).and(beyond(uid, &key.uid))),
+    ));
+    if later {
+        select.and_where(col_ended().lte(ended));
+        select.and_where(col_ended().lt(ended).or(key_side));
+    } else {
+        select.and_where(col_ended().gte(ended));
+        select.and_where(col_ended().gt(ended).or(key_side));
+    }
+}
+
+/// The row id of a batch.
+async fn batch_id<C: ConnectionTrait>(db: &C, key: &BatchKey) -> Result<Option<i64>, StoreError> {
+    let mut find = Query::select();
+    find.column((Batches::Table, Batches::Id))
+        .from(Batches::Table)
+        .inner_join(
+            Tools::Table,
+            Expr::col((Tools::Table, Tools::Id)).equals((Batches::Table, Batches::ToolId)),
+        );
+    key_filter(&mut find, key);
+    match query(db, &find, "finding a batch").await?.first() {
+        Some(row) => Ok(Some(get(row, Batches::Id)?)),
+        None => Ok(None),
+    }
+}
+
+/// A batch's edits with what reverted them, newest first.
+fn edit_select(batch: i64) -> SelectStatement {
+    let mut select = Query::select();
+    for col in super::write::EDIT_COLUMNS {
+        select.column((Edits::Table, Alias::new(col.to_string())));
+    }
+    select
+        .column((EditReverts::Table, EditReverts::ByRcid))
+        .column((EditReverts::Table, EditReverts::ByBatchId))
+        .from(Edits::Table)
+        .join(
+            JoinType::LeftJoin,
+            EditReverts::Table,
+            Expr::col((EditReverts::Table, EditReverts::Wiki))
+                .equals((Edits::Table, Edits::Wiki))
+                .and(
+                    Expr::col((EditReverts::Table, EditReverts::Rcid))
+                        .equals((Edits::Table, Edits::Rcid)),
+                ),
+        )
+        .and_where(Expr::col((Edits::Table, Edits::BatchId)).eq(batch));
+    select
+}
+
+/// Runs an [`edit_select`] query: the edits with the batches that reverted them.
+async fn edits_from<C: ConnectionTrait>(
+    db: &C,
+    select: &SelectStatement,
+) -> Result<Vec<StoredEdit>, StoreError> {
+    let rows = query(db, select, "reading edits").await?;
+    let mut reverters: Vec<i64> = Vec::new();
+    for row in &rows {
+        if let Some(id) = get::<Option<i64>>(row, EditReverts::ByBatchId)? {
+            reverters.push(id);
+        }
+    }
+    reverters.sort_unstable();
+    reverters.dedup();
+    let keys = batch_keys(db, &reverters).await?;
+    rows.iter().map(|row| edit_row(row, &keys)).collect()
+}
+
+pub(crate) async fn batch_edits_after<C: ConnectionTrait>(
+    db: &C,
+    key: &BatchKey,
+    after: Option<EventPosition>,
+    limit: u64,
+) -> Result<Vec<StoredEdit>, StoreError> {
+    let Some(id) = batch_id(db, key).await? else {
+        return Ok(Vec::new());
+    };
+    let mut select = edit_select(id);
+    if let Some(after) = after {
+        let time = micros(after.timestamp);
+        let rcid = i64::try_from(after.rcid).unwrap_or(i64::MAX);
+        select
+            .and_where(Expr::col((Edits::Table, Edits::TimestampUs)).lte(time))
+            .and_where(
+                Expr::col((Edits::Table, Edits::TimestampUs))
+                    .lt(time)
+                    .or(Expr::col((Edits::Table, Edits::Rcid)).lt(rcid)),
+            );
+    }
+    select
+        .order_by((Edits::Table, Edits::TimestampUs), Order::Desc)
+        .order_by((Edits::Table, Edits::Rcid), Order::Desc);
+    page(&mut select, limit, 0);
+    edits_from(db, &select).await
+}
+
+pub(crate) async fn batch_edits_before<C: ConnectionTrait>(
+    db: &C,
+    key: &BatchKey,
+    before: EventPosition,
+    limit: u64,
+) -> Result<Vec<StoredEdit>, StoreError> {
+    let Some(id) = batch_id(db, key).await? else {
+        return Ok(Vec::new());
+    };
+    let time = micros(before.timestamp);
+    let rcid = i64::try_from(before.rcid).unwrap_or(i64::MAX);
+    let mut select = edit_select(id);
+    select
+        .and_where(Expr::col((Edits::Table, Edits::TimestampUs)).gte(time))
+        .and_where(
+            Expr::col((Edits::Table, Edits::TimestampUs))
+                .gt(time)
+                .or(Expr::col((Edits::Table, Edits::Rcid)).gt(rcid)),
+        )
+        .order_by((Edits::Table, Edits::TimestampUs), Order::Asc)
+        .order_by((Edits::Table, Edits::Rcid), Order::Asc);
+    page(&mut select, limit, 0);
+    let mut edits = edits_from(db, &select).await?;
+    edits.reverse();
+    Ok(edits)
+}
+
+pub(crate) async fn edit_timeline<C: ConnectionTrait>(
+    db: &C,
+    key: &BatchKey,
+    start: Timestamp,
+    width_micros: i64,
+    buckets: usize,
+) -> Result<Vec<TimelineBucket>, StoreError> {
+    let mut timeline = vec![TimelineBucket::default(); buckets];
+    let Some(id) = batch_id(db, key).await? else {
+        return Ok(timeline);
+    };
+    let width = Ord::max(width_micros, 1);
+    if buckets <= RANGE_BUCKETS {
+        return timeline_by_ranges(db, id, start, width, timeline).await;
+    }
+    // Integers we computed, written into the SQL: no placeholder syntax differs
+    // between backends. MySQL's `/` would give a decimal.
+    let divide = if db.get_database_backend() == DbBackend::MySql {
+        "DIV"
+    } else {
+        "/"
+    };
+    let span = format!("(timestamp_us - {}) {divide} {width}", micros(start));
+    let select = Query::select()
+        .expr_as(Expr::cust(span), Alias::new("span"))
+        .expr_as(Func::count(Expr::col(Edits::Rcid)), Alias::new("edits"))
+        .expr_as(
+            Func::count(Expr::cust("CASE WHEN reverted THEN 1 END")),
+            Alias::new("reverted"),
+        )
+        .from(Edits::Table)
+        .and_where(Expr::col(Edits::BatchId).eq(id))
+        .group_by_col(Alias::new("span"))
+        .to_owned();
+    for row in query(db, &select, "counting edits over time").await? {
+        let span: i64 = get(&row, Alias::new("span"))?;
+        // Back to a time inside the span, so that the clamping rule is shared.
+        let time = start + chrono::Duration::microseconds(span.saturating_mul(width));
+        let index = timeline_bucket(time, start, width, buckets);
+        if let Some(bucket) = timeline.get_mut(index) {
+            bucket.edits += to_u64(get(&row, Alias::new("edits"))?, "count")?;
+            bucket.reverted += to_u64(get(&row, Alias::new("reverted"))?, "count")?;
+        }
+    }
+    Ok(timeline)
+}
+
+/// Up to this many spans, a timeline counts each span's range of the index
+/// (`UNION ALL` of counts): no sort of the batch's edits, unlike a `GROUP BY`
+/// on a computed span.
+const RANGE_BUCKETS: usize = 200;
+
+async fn timeline_by_ranges<C: ConnectionTrait>(
+    db: &C,
+    batch: i64,
+    start: Timestamp,
+    width: i64,
+    mut timeline: Vec<TimelineBucket>,
+) -> Result<Vec<TimelineBucket>, StoreError> {
+    let start = micros(start);
+    let last = timeline.len().saturating_sub(1);
+    // Integers we computed, written into the SQL (no placeholder syntax differs
+    // between backends); each span is a range scan of the batch's edit index.
+    let parts: Vec<String> = (0..timeline.len())
+        .map(|i| {
+            let step = i64::try_from(i).unwrap_or(i64::MAX);
+            let low = start.saturating_add(width.saturating_mul(step));
+            let high = low.saturating_add(width);
+            let mut range = String::new();
+            if i > 0 {
+                range.push_str(&format!(" AND timestamp_us >= {low}"));
+            }
+            if i < last {
+                range.push_str(&format!(" AND timestamp_us < {high}"));
+            }
+            format!(
+                "SELECT {i} AS span, COUNT(*) AS edits, COUNT(CASE WHEN reverted THEN 1 END) AS reverted FROM editgroups_edits WHERE batch_id = {batch}{range}"
+            )
+        })
+        .collect();
+    let sql = parts.join(" UNION ALL ");
+    let statement = sea_orm::Statement::from_string(db.get_database_backend(), sql);
+    let rows = db
+        .query_all_raw(statement)
+        .await
+        .map_err(|e| super::error::db_error("counting edits over time", e))?;
+    for row in rows {
+        // A literal is a 32-bit integer on some backends.
+        let span: i64 = match row.try_get::<i64>("", "span") {
+            Ok(span) => span,
+            Err(_) => i64::from(get::<i32>(&row, Alias::new("span"))?),
+        };
+        if let Some(bucket) = usize::try_from(span).ok().and_then(|i| timeline.get_mut(i)) {
+            bucket.edits += to_u64(get(&row, Alias::new("edits"))?, "count")?;
+            bucket.reverted += to_u64(get(&row, Alias::new("reverted"))?, "count")?;
+        }
+    }
+    Ok(timeline)
 }
 
 pub(crate) async fn batch_edits<C: ConnectionTrait>(
@@ -190,40 +445,12 @@ pub(crate) async fn batch_edits<C: ConnectionTrait>(
         return Ok(Vec::new());
     };
     let id: i64 = get(&row, Batches::Id)?;
-    let mut select = Query::select();
-    for col in super::write::EDIT_COLUMNS {
-        select.column((Edits::Table, Alias::new(col.to_string())));
-    }
+    let mut select = edit_select(id);
     select
-        .column((EditReverts::Table, EditReverts::ByRcid))
-        .column((EditReverts::Table, EditReverts::ByBatchId))
-        .from(Edits::Table)
-        .join(
-            JoinType::LeftJoin,
-            EditReverts::Table,
-            Expr::col((EditReverts::Table, EditReverts::Wiki))
-                .equals((Edits::Table, Edits::Wiki))
-                .and(
-                    Expr::col((EditReverts::Table, EditReverts::Rcid))
-                        .equals((Edits::Table, Edits::Rcid)),
-                ),
-        )
-        .and_where(Expr::col((Edits::Table, Edits::BatchId)).eq(id))
         .order_by((Edits::Table, Edits::TimestampUs), Order::Desc)
         .order_by((Edits::Table, Edits::Rcid), Order::Desc);
     page(&mut select, p.limit, p.offset);
-    let rows = query(db, &select, "reading edits").await?;
-    // The keys of the batches that reverted them.
-    let mut reverters: Vec<i64> = Vec::new();
-    for row in &rows {
-        if let Some(id) = get::<Option<i64>>(row, EditReverts::ByBatchId)? {
-            reverters.push(id);
-        }
-    }
-    reverters.sort_unstable();
-    reverters.dedup();
-    let keys = batch_keys(db, &reverters).await?;
-    rows.iter().map(|row| edit_row(row, &keys)).collect()
+    edits_from(db, &select).await
 }
 
 /// The keys of batches by id.
