@@ -57,6 +57,7 @@
 
 pub mod cursor;
 pub mod edit;
+pub mod maintenance;
 pub mod matcher;
 pub mod pipeline;
 pub mod recentchange;
@@ -69,6 +70,7 @@ pub mod testing;
 
 pub use cursor::Cursor;
 pub use edit::{ChangeType, Edit, EventPosition, Timestamp};
+pub use maintenance::{ArchivalPolicy, MaintenanceStore};
 pub use matcher::{RegexToolMatcher, RuleSet, ToolMatch, ToolMatcher};
 pub use pipeline::{Pipeline, PipelineConfig, PipelineError};
 pub use source::{EditSource, SkipReason, SourceError, SourceItem, SourceStream};
@@ -78,4 +80,10 @@ pub use store::{
 };
 
 #[cfg(test)]
-fn _object_safe(_: &dyn EditSource, _: &dyn BatchStore, _: &dyn ToolMatcher) {}
+fn _object_safe(
+    _: &dyn EditSource,
+    _: &dyn BatchStore,
+    _: &dyn ToolMatcher,
+    _: &dyn maintenance::MaintenanceStore,
+) {
+}

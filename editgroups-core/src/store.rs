@@ -101,6 +101,10 @@ pub struct Batch {
     pub ended: Timestamp,
     /// Its tag ids, by priority (descending) then id.
     pub tags: Vec<String>,
+    /// Whether it was archived: cut down to its newest edits, statistics and tags
+    /// kept (see [`crate::maintenance`]).
+    #[serde(default)]
+    pub archived: bool,
 }
 
 impl Batch {

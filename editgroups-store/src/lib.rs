@@ -21,3 +21,13 @@ pub use memory::MemoryStore;
 #[cfg(feature = "sql")]
 pub use sql::{CacheLimits, SqlStore};
 pub use url::open_store;
+
+use editgroups_core::{BatchStore, MaintenanceStore};
+
+/// A store with every trait: ingestion and queries ([`BatchStore`]) and
+/// maintenance ([`MaintenanceStore`]). [`open_store`] gives one; an
+/// `Arc<dyn Store>` converts to an `Arc<dyn BatchStore>` where only that is
+/// needed.
+pub trait Store: BatchStore + MaintenanceStore {}
+
+impl<T: BatchStore + MaintenanceStore + ?Sized> Store for T {}

@@ -13,6 +13,8 @@ use editgroups_core::{
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Mutex;
 
+mod maintenance;
+
 /// (interned wiki, rc id or revision id).
 type EventKey = (u32, u64);
 /// (interned wiki, title).
@@ -47,6 +49,7 @@ struct State {
     latest_delete: HashMap<TitleKey, EventPosition>,
     latest_restore: HashMap<TitleKey, EventPosition>,
     cursors: HashMap<String, (Option<Cursor>, Option<Timestamp>)>,
+    maintenance: maintenance::MaintenanceState,
 }
 
 /// A [`BatchStore`] in memory. Nothing survives the process; use it for tests,
@@ -209,6 +212,7 @@ impl State {
                         started: edit.timestamp,
                         ended: edit.timestamp,
                         tags: Vec::new(),
+                        archived: false,
                     },
                     pages: HashSet::new(),
                     tags: BTreeSet::new(),

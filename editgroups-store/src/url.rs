@@ -1,6 +1,7 @@
 //! Opening a store from a URL.
 
-use editgroups_core::{BatchStore, StoreError};
+use crate::Store;
+use editgroups_core::StoreError;
 use std::sync::Arc;
 
 /// Opens the store a URL names, schema migrated:
@@ -8,7 +9,7 @@ use std::sync::Arc;
 /// - `sqlite://PATH?mode=rwc` or `sqlite::memory:` (feature `sqlite`);
 /// - `postgres://…` or `postgresql://…` (feature `postgres`);
 /// - `mysql://…` or `mariadb://…` (feature `mysql`).
-pub async fn open_store(url: &str) -> Result<Arc<dyn BatchStore>, StoreError> {
+pub async fn open_store(url: &str) -> Result<Arc<dyn Store>, StoreError> {
     #[cfg(feature = "memory")]
     if url == "memory:" || url == "memory://" {
         return Ok(Arc::new(crate::MemoryStore::new()));
@@ -35,11 +36,7 @@ pub async fn open_store(url: &str) -> Result<Arc<dyn BatchStore>, StoreError> {
 }
 
 #[allow(clippy::unused_async)]
-async fn open_sql(
-    url: &str,
-    enabled: bool,
-    feature: &str,
-) -> Result<Arc<dyn BatchStore>, StoreError> {
+async fn open_sql(url: &str, enabled: bool, feature: &str) -> Result<Arc<dyn Store>, StoreError> {
     if !enabled {
         return Err(StoreError::Config(format!(
             "{feature} stores need the `{feature}` feature of editgroups-store"

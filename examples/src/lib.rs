@@ -18,6 +18,11 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// Opens the store a `--db` URL names, saying which on failure.
 pub async fn open_store(url: &str) -> anyhow::Result<Arc<dyn BatchStore>> {
+    Ok(open_full_store(url).await?)
+}
+
+/// Opens the store a `--db` URL names with its maintenance side too.
+pub async fn open_full_store(url: &str) -> anyhow::Result<Arc<dyn editgroups_store::Store>> {
     editgroups_store::open_store(url)
         .await
         .with_context(|| format!("cannot open the store {url}"))

@@ -8,6 +8,7 @@
 //! [`EditSource`]: crate::EditSource
 
 mod build;
+pub mod maintenance;
 pub mod source;
 pub mod store;
 

@@ -11,7 +11,7 @@ use sea_orm_migration::prelude::*;
 
 /// The schema version this code writes and reads. Every migration that changes the
 /// schema raises it, in `editgroups_meta`.
-pub(crate) const SCHEMA_VERSION: i64 = 1;
+pub(crate) const SCHEMA_VERSION: i64 = super::m0004_maintenance::VERSION;
 
 /// The name of the row of `editgroups_meta` that holds the schema version.
 pub(crate) const VERSION_ROW: &str = "schema_version";
@@ -26,7 +26,10 @@ pub(crate) struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(CreateTables)]
+        vec![
+            Box::new(CreateTables),
+            Box::new(super::m0004_maintenance::Maintenance),
+        ]
     }
 
     fn migration_table_name() -> DynIden {

@@ -7,6 +7,7 @@
 //! - `cache`: what the store remembers of its own commits between chunks;
 //! - `checkpoint`: SQLite checkpoints beside the writer;
 //! - `read`: queries;
+//! - `maintenance`: inspection marks and archival (schema: `m0004_maintenance`);
 //! - `error`: driver errors as [`StoreError`]s.
 
 mod apply;
@@ -15,6 +16,8 @@ mod cache;
 #[cfg(feature = "sqlite")]
 mod checkpoint;
 mod error;
+mod m0004_maintenance;
+mod maintenance;
 mod migration;
 mod read;
 mod schema;
