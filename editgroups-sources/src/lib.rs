@@ -11,6 +11,8 @@
 
 #[cfg(feature = "eventstreams")]
 pub mod eventstreams;
+#[cfg(feature = "inspect")]
+pub mod inspect;
 #[cfg(feature = "recentchanges")]
 pub mod recentchanges;
 #[cfg(feature = "replay")]
