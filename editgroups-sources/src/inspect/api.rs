@@ -56,9 +56,9 @@ pub struct HttpWikiApi {
     maxlag: Option<u32>,
     pace: Duration,
     max_retries: u32,
-    backoff: BackoffConfig,
-    /// Held for a whole request (one at a time); when the last one started.
-    last: Mutex<Option<Instant>>,
+    /// Held for a whole request (one at a time): when the last one started,
+    /// and the failures in a row.
+    state: Mutex<(Option<Instant>, Backoff)>,
 }
 
 /// Builds an [`HttpWikiApi`].
@@ -142,8 +142,7 @@ impl HttpWikiApiBuilder {
             maxlag: self.maxlag,
             pace: self.pace,
             max_retries: self.max_retries,
-            backoff: self.backoff,
-            last: Mutex::new(None),
+            state: Mutex::new((None, Backoff::new(self.backoff))),
         })
     }
 }
@@ -222,19 +221,24 @@ impl WikiApi for HttpWikiApi {
         if let Some(lag) = self.maxlag {
             all.push(("maxlag", lag.to_string()));
         }
-        let mut last = self.last.lock().await;
-        let mut backoff = Backoff::new(self.backoff.clone());
+        let mut state = self.state.lock().await;
+        let (last, backoff) = &mut *state;
+        let mut retries = 0;
         loop {
             if let Some(at) = *last {
                 tokio::time::sleep_until(at + self.pace).await;
             }
             *last = Some(Instant::now());
             match self.attempt(&all).await {
-                Attempt::Done(result) => return result,
+                Attempt::Done(result) => {
+                    backoff.reset();
+                    return result;
+                }
                 Attempt::Retry { floor, error } => {
-                    if backoff.failures() >= self.max_retries {
+                    if retries >= self.max_retries {
                         return Err(ApiFailure::Unreachable(error));
                     }
+                    retries += 1;
                     let delay = backoff.next_delay(floor);
                     tracing::warn!(%error, ?delay, "API request failed; retrying");
                     tokio::time::sleep(delay).await;

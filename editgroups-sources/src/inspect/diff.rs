@@ -20,7 +20,8 @@ static LINKS: LazyLock<Selector> =
     LazyLock::new(|| Selector::parse("a").expect("a constant selector"));
 #[allow(clippy::expect_used)]
 static PROPERTY_TITLE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?:Property:|Special:EntityPage/)(P[1-9][0-9]{0,18})$").expect("a constant pattern")
+    Regex::new(r"(?:Property:|Special:EntityPage/)(P[1-9][0-9]{0,18})$")
+        .expect("a constant pattern")
 });
 
 /// What reading one diff gave.
@@ -166,7 +167,13 @@ mod tests {
     fn wikitext_and_garbage_give_nothing() {
         let wikitext = r#"<tr><td colspan="2" class="diff-lineno">Line 1:</td><td colspan="2" class="diff-lineno">Line 1:</td></tr><tr><td class="diff-marker">−</td><td class="diff-deletedline"><div>Hello</div></td></tr>"#;
         assert_eq!(read_diff(wikitext), DiffReading::default());
-        for garbage in ["", "<<<>>>", "</table></table><td", "\u{0}\u{fffd}", "<tr><td class=diff-lineno>"] {
+        for garbage in [
+            "",
+            "<<<>>>",
+            "</table></table><td",
+            "\u{0}\u{fffd}",
+            "<tr><td class=diff-lineno>",
+        ] {
             let reading = read_diff(garbage);
             assert!(reading.digest.is_empty(), "{garbage:?}");
         }

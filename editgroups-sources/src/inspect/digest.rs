@@ -103,13 +103,7 @@ mod tests {
         digest.sitelinks.insert("enwiki".into());
         assert_eq!(
             digest.tags(),
-            [
-                "lang-en",
-                "lang-fr",
-                "prop-P31",
-                "prop-P580",
-                "site-enwiki"
-            ]
+            ["lang-en", "lang-fr", "prop-P31", "prop-P580", "site-enwiki"]
         );
         assert!(Digest::default().tags().is_empty());
         assert!(Digest::default().is_empty());

@@ -47,9 +47,8 @@ pub fn read_entity(content: &str) -> Result<Digest, EntityError> {
             }
         }
     }
-    let codes = |name: &str| -> BTreeSet<String> {
-        keys(entity.get(name)).filter_map(code).collect()
-    };
+    let codes =
+        |name: &str| -> BTreeSet<String> { keys(entity.get(name)).filter_map(code).collect() };
     digest.labels = codes("labels");
     digest.descriptions = codes("descriptions");
     digest.aliases = codes("aliases");
@@ -174,11 +173,22 @@ mod tests {
         }});
         let (found, missing) = read_revisions(&v2);
         assert_eq!(missing, BTreeSet::from([9]));
-        assert!(matches!(found.get(&5), Some(RevisionContent::Entity(d)) if d.labels.contains("en")));
-        assert!(matches!(found.get(&6), Some(RevisionContent::Unreadable(_))));
-        assert!(matches!(found.get(&7), Some(RevisionContent::Unreadable(_))));
+        assert!(
+            matches!(found.get(&5), Some(RevisionContent::Entity(d)) if d.labels.contains("en"))
+        );
+        assert!(matches!(
+            found.get(&6),
+            Some(RevisionContent::Unreadable(_))
+        ));
+        assert!(matches!(
+            found.get(&7),
+            Some(RevisionContent::Unreadable(_))
+        ));
         let v1 = json!({"query": {"badrevids": {"11": {"revid": 11}}, "pages": {}}});
         assert_eq!(read_revisions(&v1).1, BTreeSet::from([11]));
-        assert_eq!(read_revisions(&json!("garbage")), (BTreeMap::new(), BTreeSet::new()));
+        assert_eq!(
+            read_revisions(&json!("garbage")),
+            (BTreeMap::new(), BTreeSet::new())
+        );
     }
 }

@@ -352,7 +352,9 @@ impl<A: WikiApi> Inspector<A> {
         let mut total = InspectionReport::default();
         let mut page = ScanPage::first(self.config.page_size);
         loop {
-            let candidates = store.inspection_candidates(&self.config.query, page).await?;
+            let candidates = store
+                .inspection_candidates(&self.config.query, page)
+                .await?;
             let Some(last) = candidates.last().map(|c| c.position) else {
                 return Ok(total);
             };

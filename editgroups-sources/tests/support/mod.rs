@@ -3,4 +3,5 @@
 #![allow(dead_code, unreachable_pub)]
 
 pub mod fake_api;
+pub mod fake_wikibase;
 pub mod mediawiki;
