@@ -514,3 +514,54 @@ fn a_user_agent_is_required() {
         .unwrap_err();
     assert!(err.to_string().contains("User-Agent"), "{err}");
 }
+
+/// The request shapes against a real MediaWiki: `action=compare` of wikitext
+/// revisions answers a diff without Wikibase rows (no tag, no error); the first
+/// revision of a wikitext page is not an entity, and a deleted page's revision
+/// is not served: both edits skipped and counted.
+#[tokio::test]
+async fn a_real_mediawiki_answers_compare_and_revisions() {
+    use support::mediawiki::{BOT_PASS, BOT_USER, TOOL_PASS, TOOL_USER, TestWiki};
+    let wiki = TestWiki::start();
+    let client = wiki.login(TOOL_USER, TOOL_PASS).await;
+    let first = client.edit("Inspected", "Hello", "create").await;
+    let second = client.edit("Inspected", "Hello, world", "change").await;
+    let doomed = client.edit("Doomed", "Soon gone", "create").await;
+    // Deleting needs a sysop.
+    wiki.login(BOT_USER, BOT_PASS)
+        .await
+        .delete("Doomed", "test")
+        .await;
+
+    let store = MemoryStore::new();
+    let w = "wikidatawiki";
+    store
+        .apply(&chunk(
+            "s",
+            "1",
+            vec![
+                opaque(1, 1_000, first, second),
+                creation(2, 1_001, first, "real"),
+                creation(3, 1_002, doomed, "real"),
+            ],
+        ))
+        .await
+        .unwrap();
+    let api = HttpWikiApi::builder(&wiki.api)
+        .user_agent(AGENT)
+        .pace(Duration::ZERO)
+        .build()
+        .unwrap();
+    let inspector = Inspector::new(api, InspectorConfig::new(w));
+    let report = inspector.run_once(&store, |_| {}, || false).await.unwrap();
+    assert_eq!(report.batches_inspected, 2, "{report:?}");
+    assert_eq!(report.batches_failed, 0, "{report:?}");
+    assert_eq!(report.diffs_read, 1, "{report:?}");
+    assert_eq!(report.rows_skipped, 0, "{report:?}");
+    assert_eq!(report.entities_read, 0, "{report:?}");
+    assert_eq!(report.edits_skipped, 2, "{report:?}");
+    assert_eq!(report.tags_added, 0, "{report:?}");
+    assert_eq!(tags(&store, "OR", "abc").await, ["wbeditentity-update"]);
+    let key = BatchKey::new(w, "QSv2", "real");
+    assert!(store.inspection_mark(&key).await.unwrap().is_some());
+}
