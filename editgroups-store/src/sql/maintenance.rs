@@ -77,6 +77,41 @@ impl Write {
         Ok(Self { txn, generation })
     }
 
+    /// Rolls back now. A dropped transaction only queues its rollback, and a
+    /// statement that failed on SQLite or MySQL leaves the rest of the
+    /// transaction's writes in place until then.
+    async fn rollback(self) -> Result<(), StoreError> {
+        self.txn
+            .rollback()
+            .await
+            .map_err(|e| db_error("rolling back maintenance", e))
+    }
+
+    /// Runs `body` in the transaction: commits (generation bumped) when it gives
+    /// `Ok(Some(_))`, rolls back on `Ok(None)` (nothing to do) and on errors.
+    async fn run<T, F>(db: &DatabaseConnection, body: F) -> Result<Option<T>, StoreError>
+    where
+        F: AsyncFnOnce(&DatabaseTransaction) -> Result<Option<T>, StoreError>,
+    {
+        let write = Self::begin(db).await?;
+        match body(&write.txn).await {
+            Ok(Some(value)) => {
+                write.commit().await?;
+                Ok(Some(value))
+            }
+            Ok(None) => {
+                write.rollback().await?;
+                Ok(None)
+            }
+            Err(error) => {
+                if let Err(rollback) = write.rollback().await {
+                    tracing::warn!(%rollback, "rollback after a failure failed");
+                }
+                Err(error)
+            }
+        }
+    }
+
     /// Bumps the generation (every store's cache is then dropped) and commits.
     async fn commit(self) -> Result<(), StoreError> {
         if let Some(generation) = self.generation {
@@ -296,77 +331,13 @@ impl MaintenanceStore for SqlStore {
         inspection: &Inspection,
     ) -> Result<InspectionRecorded, StoreError> {
         check_tags(&inspection.tags)?;
-        let write = Write::begin(&self.db).await?;
-        let Some((id, _)) = find_batch(&write.txn, key).await? else {
-            // Nothing written: the transaction is rolled back when dropped.
-            return Ok(InspectionRecorded::default());
-        };
-        let select = Query::select()
-            .column(BatchTags::Tag)
-            .from(BatchTags::Table)
-            .and_where(Expr::col(BatchTags::BatchId).eq(id))
-            .to_owned();
-        let mut have = BTreeSet::new();
-        for row in query(&write.txn, &select, "reading tags").await? {
-            have.insert(get::<String>(&row, BatchTags::Tag)?);
+        let added = Write::run(&self.db, async |txn| record(txn, key, inspection).await).await?;
+        if added.is_some() {
+            self.committed_maintenance();
         }
-        let missing: BTreeSet<&str> = inspection
-            .tags
-            .iter()
-            .map(String::as_str)
-            .filter(|t| !have.contains(*t))
-            .collect();
-        if !missing.is_empty() {
-            let mut insert = Query::insert();
-            insert
-                .into_table(BatchTags::Table)
-                .columns([BatchTags::BatchId, BatchTags::Tag]);
-            for tag in &missing {
-                insert
-                    .values([id.into(), (*tag).into()])
-                    .map_err(|e| store_error(format!("building the tag insert: {e}")))?;
-            }
-            write
-                .txn
-                .execute(&insert)
-                .await
-                .map_err(|e| db_error("adding tags", e))?;
-        }
-        let delete = Query::delete()
-            .from_table(Inspections::Table)
-            .and_where(Expr::col(Inspections::BatchId).eq(id))
-            .to_owned();
-        write
-            .txn
-            .execute(&delete)
-            .await
-            .map_err(|e| db_error("replacing the inspection mark", e))?;
-        let mark = &inspection.mark;
-        let insert = Query::insert()
-            .into_table(Inspections::Table)
-            .columns([
-                Inspections::BatchId,
-                Inspections::InspectedUs,
-                Inspections::NbEdits,
-                Inspections::ThroughId,
-            ])
-            .values_panic([
-                id.into(),
-                micros(mark.at).into(),
-                to_i64(mark.nb_edits, "nb_edits")?.into(),
-                to_i64(mark.through, "sequence number")?.into(),
-            ])
-            .to_owned();
-        write
-            .txn
-            .execute(&insert)
-            .await
-            .map_err(|e| db_error("recording the inspection mark", e))?;
-        write.commit().await?;
-        self.committed_maintenance();
         Ok(InspectionRecorded {
-            tags_added: missing.len() as u64,
-            found: true,
+            tags_added: added.unwrap_or(0),
+            found: added.is_some(),
         })
     }
 
@@ -453,80 +424,156 @@ impl MaintenanceStore for SqlStore {
         key: &BatchKey,
         policy: &ArchivalPolicy,
     ) -> Result<Archived, StoreError> {
-        let write = Write::begin(&self.db).await?;
-        let Some((id, batch)) = find_batch(&write.txn, key).await? else {
+        let removed = Write::run(&self.db, async |txn| archive(txn, key, policy).await).await?;
+        let Some(removed) = removed else {
             return Ok(Archived::Skipped);
         };
-        if !policy.applies_to(&batch) {
-            return Ok(Archived::Skipped);
-        }
-        let keep = Ord::max(policy.keep, 1);
-        // The oldest edit kept: the `keep`-th newest by timestamp, then rc id
-        // (unique within a batch, so exactly `keep` edits stay).
-        let boundary = Query::select()
-            .columns([Edits::TimestampUs, Edits::Rcid])
-            .from(Edits::Table)
-            .and_where(Expr::col(Edits::BatchId).eq(id))
-            .order_by(Edits::TimestampUs, Order::Desc)
-            .order_by(Edits::Rcid, Order::Desc)
-            .limit(1)
-            .offset(keep - 1)
-            .to_owned();
-        let mut removed = 0;
-        if let Some(row) = query(&write.txn, &boundary, "finding the edits kept")
-            .await?
-            .first()
-        {
-            let at: i64 = get(row, Edits::TimestampUs)?;
-            let rcid: i64 = get(row, Edits::Rcid)?;
-            let older = Cond::all().add(Expr::col(Edits::BatchId).eq(id)).add(
-                Cond::any().add(Expr::col(Edits::TimestampUs).lt(at)).add(
-                    Cond::all()
-                        .add(Expr::col(Edits::TimestampUs).eq(at))
-                        .add(Expr::col(Edits::Rcid).lt(rcid)),
-                ),
-            );
-            let seen = Query::insert()
-                .into_table(OtherEvents::Table)
-                .columns([OtherEvents::Wiki, OtherEvents::Rcid])
-                .select_from(
-                    Query::select()
-                        .columns([Edits::Wiki, Edits::Rcid])
-                        .from(Edits::Table)
-                        .cond_where(older.clone())
-                        .take(),
-                )
-                .map_err(|e| store_error(format!("building the seen-events copy: {e}")))?
-                .to_owned();
-            write
-                .txn
-                .execute(&seen)
-                .await
-                .map_err(|e| db_error("keeping the removed edits as seen events", e))?;
-            let delete = Query::delete()
-                .from_table(Edits::Table)
-                .cond_where(older)
-                .to_owned();
-            removed = write
-                .txn
-                .execute(&delete)
-                .await
-                .map_err(|e| db_error("removing archived edits", e))?
-                .rows_affected();
-        }
-        let flag = Query::update()
-            .table(Batches::Table)
-            .value(Batches::Archived, true)
-            .and_where(Expr::col(Batches::Id).eq(id))
-            .to_owned();
-        write
-            .txn
-            .execute(&flag)
-            .await
-            .map_err(|e| db_error("flagging the batch archived", e))?;
-        write.commit().await?;
         self.committed_maintenance();
         tracing::debug!(batch = %key, removed, "batch archived");
         Ok(Archived::Done { removed })
     }
+}
+
+/// Records an inspection in `txn`: the tags a batch lacks, and its mark; the
+/// number of tags added, or `None` for a missing batch.
+async fn record(
+    txn: &DatabaseTransaction,
+    key: &BatchKey,
+    inspection: &Inspection,
+) -> Result<Option<u64>, StoreError> {
+    let Some((id, _)) = find_batch(txn, key).await? else {
+        return Ok(None);
+    };
+    let select = Query::select()
+        .column(BatchTags::Tag)
+        .from(BatchTags::Table)
+        .and_where(Expr::col(BatchTags::BatchId).eq(id))
+        .to_owned();
+    let mut have = BTreeSet::new();
+    for row in query(txn, &select, "reading tags").await? {
+        have.insert(get::<String>(&row, BatchTags::Tag)?);
+    }
+    let missing: BTreeSet<&str> = inspection
+        .tags
+        .iter()
+        .map(String::as_str)
+        .filter(|t| !have.contains(*t))
+        .collect();
+    if !missing.is_empty() {
+        let mut insert = Query::insert();
+        insert
+            .into_table(BatchTags::Table)
+            .columns([BatchTags::BatchId, BatchTags::Tag]);
+        for tag in &missing {
+            insert
+                .values([id.into(), (*tag).into()])
+                .map_err(|e| store_error(format!("building the tag insert: {e}")))?;
+        }
+        txn.execute(&insert)
+            .await
+            .map_err(|e| db_error("adding tags", e))?;
+    }
+    let delete = Query::delete()
+        .from_table(Inspections::Table)
+        .and_where(Expr::col(Inspections::BatchId).eq(id))
+        .to_owned();
+    txn.execute(&delete)
+        .await
+        .map_err(|e| db_error("replacing the inspection mark", e))?;
+    let mark = &inspection.mark;
+    let mut insert = Query::insert();
+    insert
+        .into_table(Inspections::Table)
+        .columns([
+            Inspections::BatchId,
+            Inspections::InspectedUs,
+            Inspections::NbEdits,
+            Inspections::ThroughId,
+        ])
+        .values([
+            id.into(),
+            micros(mark.at).into(),
+            to_i64(mark.nb_edits, "nb_edits")?.into(),
+            to_i64(mark.through, "sequence number")?.into(),
+        ])
+        .map_err(|e| store_error(format!("building the mark insert: {e}")))?;
+    txn.execute(&insert)
+        .await
+        .map_err(|e| db_error("recording the inspection mark", e))?;
+    Ok(Some(missing.len() as u64))
+}
+
+/// Archives a batch in `txn`: the number of edits removed, or `None` when the
+/// policy does not apply.
+async fn archive(
+    txn: &DatabaseTransaction,
+    key: &BatchKey,
+    policy: &ArchivalPolicy,
+) -> Result<Option<u64>, StoreError> {
+    let Some((id, batch)) = find_batch(txn, key).await? else {
+        return Ok(None);
+    };
+    if !policy.applies_to(&batch) {
+        return Ok(None);
+    }
+    let keep = Ord::max(policy.keep, 1);
+    // The oldest edit kept: the `keep`-th newest by timestamp, then rc id
+    // (unique within a batch, so exactly `keep` edits stay).
+    let boundary = Query::select()
+        .columns([Edits::TimestampUs, Edits::Rcid])
+        .from(Edits::Table)
+        .and_where(Expr::col(Edits::BatchId).eq(id))
+        .order_by(Edits::TimestampUs, Order::Desc)
+        .order_by(Edits::Rcid, Order::Desc)
+        .limit(1)
+        .offset(keep - 1)
+        .to_owned();
+    let mut removed = 0;
+    if let Some(row) = query(txn, &boundary, "finding the edits kept")
+        .await?
+        .first()
+    {
+        let at: i64 = get(row, Edits::TimestampUs)?;
+        let rcid: i64 = get(row, Edits::Rcid)?;
+        let older = Cond::all().add(Expr::col(Edits::BatchId).eq(id)).add(
+            Cond::any().add(Expr::col(Edits::TimestampUs).lt(at)).add(
+                Cond::all()
+                    .add(Expr::col(Edits::TimestampUs).eq(at))
+                    .add(Expr::col(Edits::Rcid).lt(rcid)),
+            ),
+        );
+        let seen = Query::insert()
+            .into_table(OtherEvents::Table)
+            .columns([OtherEvents::Wiki, OtherEvents::Rcid])
+            .select_from(
+                Query::select()
+                    .columns([Edits::Wiki, Edits::Rcid])
+                    .from(Edits::Table)
+                    .cond_where(older.clone())
+                    .take(),
+            )
+            .map_err(|e| store_error(format!("building the seen-events copy: {e}")))?
+            .to_owned();
+        txn.execute(&seen)
+            .await
+            .map_err(|e| db_error("keeping the removed edits as seen events", e))?;
+        let delete = Query::delete()
+            .from_table(Edits::Table)
+            .cond_where(older)
+            .to_owned();
+        removed = txn
+            .execute(&delete)
+            .await
+            .map_err(|e| db_error("removing archived edits", e))?
+            .rows_affected();
+    }
+    let flag = Query::update()
+        .table(Batches::Table)
+        .value(Batches::Archived, true)
+        .and_where(Expr::col(Batches::Id).eq(id))
+        .to_owned();
+    txn.execute(&flag)
+        .await
+        .map_err(|e| db_error("flagging the batch archived", e))?;
+    Ok(Some(removed))
 }
