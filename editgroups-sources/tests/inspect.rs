@@ -429,8 +429,11 @@ async fn an_unreachable_wiki_leaves_batches_for_the_next_run() {
     let fake = FakeWikibase::start().await;
     fake.add_diff(10, 11, Diff::Html(fixture("death.html")));
     let store = MemoryStore::new();
+    // The other batch's diff would be read first if the round went on.
+    let mut other = opaque(2, 900, 20, 21);
+    other.attribution.as_mut().unwrap().uid = "other".to_owned();
     store
-        .apply(&chunk("s", "1", vec![opaque(1, 1_000, 10, 11)]))
+        .apply(&chunk("s", "1", vec![opaque(1, 1_000, 10, 11), other]))
         .await
         .unwrap();
     // Three failures: the first try and both retries.
@@ -445,6 +448,11 @@ async fn an_unreachable_wiki_leaves_batches_for_the_next_run() {
         (0, 1),
         "{report:?}"
     );
+    assert_eq!(
+        fake.requests().len(),
+        3,
+        "the round stopped at the first batch"
+    );
     let key = BatchKey::new("wikidatawiki", "OR", "abc");
     assert_eq!(
         store.inspection_mark(&key).await.unwrap(),
@@ -455,18 +463,24 @@ async fn an_unreachable_wiki_leaves_batches_for_the_next_run() {
         .inspection_candidates(&InspectionQuery::default(), ScanPage::first(10))
         .await
         .unwrap();
-    assert_eq!(candidates.len(), 1, "still a candidate");
+    assert_eq!(candidates.len(), 2, "both still candidates");
     // Lag, then the wiki answers: retried after its Retry-After.
     fake.push_faults([Fault::Maxlag { retry_after: 1 }]);
     let report = inspector.run_once(&store, |_| {}, || false).await.unwrap();
     assert_eq!(
-        (report.batches_inspected, report.diffs_read),
-        (1, 1),
+        (
+            report.batches_inspected,
+            report.diffs_read,
+            report.edits_skipped
+        ),
+        (2, 1, 1),
         "{report:?}"
     );
     let requests = fake.requests();
-    let n = requests.len();
-    assert!(requests[n - 1].at - requests[n - 2].at >= Duration::from_millis(900));
+    assert!(
+        requests[4].at - requests[3].at >= Duration::from_millis(900),
+        "Retry-After honoured"
+    );
     assert!(
         store
             .batch(&key)

@@ -89,16 +89,28 @@ async fn failed_transaction_leaves_the_batch_untouched(kind: Kind) {
         .await
         .unwrap_err();
     assert!(err.to_string().contains("injected failure"), "{err}");
-    assert_eq!(store.batch(&key("b")).await.unwrap().unwrap(), before, "b untouched");
     assert_eq!(
-        store.batch_edits(&key("b"), Page::all()).await.unwrap().len(),
+        store.batch(&key("b")).await.unwrap().unwrap(),
+        before,
+        "b untouched"
+    );
+    assert_eq!(
+        store
+            .batch_edits(&key("b"), Page::all())
+            .await
+            .unwrap()
+            .len(),
         15
     );
     // a and c come before or after b in the scan: each is archived or untouched.
     let mut archived = 0;
     for uid in ["a", "c"] {
         let batch = store.batch(&key(uid)).await.unwrap().unwrap();
-        let kept = store.batch_edits(&key(uid), Page::all()).await.unwrap().len();
+        let kept = store
+            .batch_edits(&key(uid), Page::all())
+            .await
+            .unwrap()
+            .len();
         assert_eq!(kept, if batch.archived { 10 } else { 15 }, "{uid}");
         archived += i64::from(batch.archived);
     }

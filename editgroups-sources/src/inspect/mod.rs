@@ -20,8 +20,8 @@
 //!
 //! An edit whose diff or entity cannot be read (malformed answer, deleted
 //! revision, API error) is skipped with a warning and counted; the batch gets
-//! what the others gave. A wiki that cannot be reached leaves the batch
-//! uninspected for the next run.
+//! what the others gave. A wiki that cannot be reached ends the round; the
+//! batches not done are inspected in the next one.
 
 mod api;
 mod diff;
@@ -84,7 +84,8 @@ impl InspectorConfig {
 pub struct InspectionReport {
     /// Batches inspected (their mark recorded).
     pub batches_inspected: u64,
-    /// Batches left for later: the wiki could not be reached.
+    /// Batches left for later because the wiki could not be reached (a round
+    /// stops at the first).
     pub batches_failed: u64,
     /// Diffs read.
     pub diffs_read: u64,
@@ -336,8 +337,10 @@ impl<A: WikiApi> Inspector<A> {
 
     /// Inspects every candidate of the wiki once, a page of candidates at a
     /// time. `progress` is called after each batch with the totals; `stop` is
-    /// checked between batches. A batch the wiki could not serve is counted
-    /// and left for the next run; a store failure ends the run.
+    /// checked between batches. When the wiki cannot be reached (after the
+    /// client's retries) the round ends, the batch counted in
+    /// [`InspectionReport::batches_failed`] and every batch not done left for
+    /// the next round; a store failure ends the round with the error.
     pub async fn run_once<S, P, Q>(
         &self,
         store: &S,
@@ -369,8 +372,11 @@ impl<A: WikiApi> Inspector<A> {
                     Ok(report) => total.add(&report),
                     Err(InspectError::Store(e)) => return Err(e),
                     Err(InspectError::Unreachable(failure)) => {
-                        tracing::warn!(batch = %candidate.batch.key, %failure, "batch left for the next run");
+                        // The client retried already: the rest would only wait too.
+                        tracing::warn!(batch = %candidate.batch.key, %failure, "the wiki cannot be reached; the round stops, the batches are left for the next one");
                         total.batches_failed += 1;
+                        progress(&total);
+                        return Ok(total);
                     }
                 }
                 progress(&total);
