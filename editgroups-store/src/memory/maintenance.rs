@@ -86,7 +86,7 @@ impl State {
             .iter()
             .filter_map(|k| self.edits.get(k).map(|r| (r.stored.edit.position(), *k)))
             .collect();
-        by_position.sort_unstable_by(|a, b| b.0.cmp(&a.0));
+        by_position.sort_unstable_by_key(|b| std::cmp::Reverse(b.0));
         let removed: Vec<EventKey> = by_position.iter().skip(keep).map(|(_, k)| *k).collect();
         let gone: HashSet<EventKey> = removed.iter().copied().collect();
         for event in &removed {
