@@ -62,6 +62,7 @@
 
 pub mod cursor;
 pub mod edit;
+pub mod maintenance;
 pub mod matcher;
 pub mod pipeline;
 pub mod plan;
@@ -80,6 +81,7 @@ pub mod testing;
 pub use async_trait::async_trait;
 pub use cursor::Cursor;
 pub use edit::{ChangeType, Edit, EventPosition, Timestamp};
+pub use maintenance::{ArchivalPolicy, MaintenanceStore};
 pub use matcher::{RegexToolMatcher, RuleSet, ToolMatch, ToolMatcher};
 pub use pipeline::{Pipeline, PipelineConfig, PipelineError};
 pub use plan::{RevertOperation, SummaryStamp, UndoPlan};
@@ -100,5 +102,6 @@ fn _object_safe(
     _: &dyn BatchStore,
     _: &dyn ToolMatcher,
     _: &dyn RevertTaskStore,
+    _: &dyn maintenance::MaintenanceStore,
 ) {
 }

@@ -102,6 +102,10 @@ pub struct Batch {
     pub ended: Timestamp,
     /// Its tag ids, by priority (descending) then id.
     pub tags: Vec<String>,
+    /// Whether it was archived: cut down to its newest edits, statistics and tags
+    /// kept (see [`crate::maintenance`]).
+    #[serde(default)]
+    pub archived: bool,
 }
 
 impl Batch {
@@ -125,6 +129,7 @@ impl Batch {
             started: figures.started,
             ended: figures.ended,
             tags,
+            archived: false,
         }
     }
 

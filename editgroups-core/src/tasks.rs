@@ -404,8 +404,9 @@ pub fn check_new_task(task: &NewRevertTask, batch: Option<&Batch>) -> Result<(),
     let Some(batch) = batch else {
         return Err(CreateTaskError::NoSuchBatch(task.batch.clone()));
     };
-    // Archived batches (`Batch::archived`, once stores keep it) are refused here:
-    // `if batch.archived { return Err(CreateTaskError::Archived(batch.key.clone())); }`
+    if batch.archived {
+        return Err(CreateTaskError::Archived(batch.key.clone()));
+    }
     let revertable = batch.nb_edits.saturating_sub(batch.nb_reverted_edits);
     if revertable == 0 || !task.actions.iter().any(|a| a.operation.is_doable()) {
         return Err(CreateTaskError::NothingToUndo(batch.key.clone()));
@@ -519,6 +520,7 @@ mod tests {
             started: t,
             ended: t,
             tags: Vec::new(),
+            archived: false,
         }
     }
 

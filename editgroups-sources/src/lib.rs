@@ -14,6 +14,8 @@
 
 #[cfg(feature = "eventstreams")]
 pub mod eventstreams;
+#[cfg(feature = "inspect")]
+pub mod inspect;
 #[cfg(feature = "mediawiki")]
 pub mod mediawiki;
 #[cfg(feature = "recentchanges")]

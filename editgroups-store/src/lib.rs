@@ -6,9 +6,11 @@
     doc = "- [`SqlStore`] (features `sqlite`, `postgres`, `mysql`): SQL through sea-orm."
 )]
 //!
-//! Each keeps batches ([`BatchStore`](editgroups_core::BatchStore)) and revert
-//! tasks ([`RevertTaskStore`](editgroups_core::RevertTaskStore)); [`Store`] is
-//! both, and [`open_store`] opens any of them from one URL string.
+//! Each keeps batches ([`BatchStore`](editgroups_core::BatchStore)), revert
+//! tasks ([`RevertTaskStore`](editgroups_core::RevertTaskStore)) and what
+//! maintenance needs ([`MaintenanceStore`](editgroups_core::MaintenanceStore));
+//! [`Store`] is all three, and [`open_store`] opens any of them from one URL
+//! string.
 #![cfg_attr(
     feature = "http",
     doc = "\n[`http`] (feature `http`) is the web service over any store: EditGroups' pages and JSON/CSV API."

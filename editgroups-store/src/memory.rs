@@ -14,6 +14,7 @@ use editgroups_core::{
 use std::collections::BTreeSet;
 use std::sync::Mutex;
 
+mod maintenance;
 mod reads;
 mod tasks;
 
@@ -38,8 +39,10 @@ struct BatchEntry {
     figures: BatchFigures,
     pages: HashSet<String>,
     tags: BTreeSet<String>,
-    /// Its edits' rc ids (on its wiki).
+    /// Its edits' rc ids (on its wiki), in the order they were stored.
     edits: Vec<u64>,
+    /// Whether archival cut it down to its newest edits.
+    archived: bool,
 }
 
 #[derive(Debug)]
@@ -64,6 +67,7 @@ struct State {
     signals: SignalIndex<BatchIndex>,
     links: RevertLinks<BatchIndex>,
     cursors: HashMap<String, SourceProgress>,
+    maintenance: maintenance::MaintenanceState,
 }
 
 /// A [`BatchStore`] in memory. Nothing survives the process; use it for tests,
@@ -124,6 +128,7 @@ impl State {
                         pages: HashSet::default(),
                         tags: BTreeSet::new(),
                         edits: Vec::new(),
+                        archived: false,
                     });
                     let index = self.batches.len() - 1;
                     self.batch_index.insert(outcome.key, index);
@@ -208,11 +213,13 @@ impl State {
 
     fn batch(&self, index: BatchIndex) -> Option<Batch> {
         let entry = self.batches.get(index)?;
-        Some(Batch::new(
+        let mut batch = Batch::new(
             entry.key.clone(),
             entry.figures.clone(),
             entry.tags.iter().cloned(),
-        ))
+        );
+        batch.archived = entry.archived;
+        Some(batch)
     }
 
     fn stored_edit(&self, entry: &EditEntry) -> StoredEdit {

@@ -320,3 +320,31 @@ async fn sqlite_checkpoints_run_in_the_background() {
     assert_eq!(batch.map(|b| b.nb_edits), Some(300));
     store.close().await.unwrap();
 }
+
+async fn maintenance_conformance(kind: Kind) {
+    let db = TestDb::new(kind, "maint").await;
+    let store = db.open().await;
+    editgroups_core::testing::maintenance::run_all(&store).await;
+    store.close().await.unwrap();
+    db.drop_db().await;
+}
+
+#[tokio::test]
+async fn sqlite_file_passes_the_maintenance_suite() {
+    maintenance_conformance(Kind::SqliteFile).await;
+}
+
+#[tokio::test]
+async fn sqlite_memory_passes_the_maintenance_suite() {
+    maintenance_conformance(Kind::SqliteMemory).await;
+}
+
+#[tokio::test]
+async fn postgres_passes_the_maintenance_suite() {
+    maintenance_conformance(Kind::Postgres).await;
+}
+
+#[tokio::test]
+async fn mariadb_passes_the_maintenance_suite() {
+    maintenance_conformance(Kind::Mysql).await;
+}

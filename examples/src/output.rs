@@ -45,6 +45,8 @@ pub struct BatchRow<'a> {
     pub ended: String,
     /// Tag ids, by priority.
     pub tags: &'a [String],
+    /// Whether the batch was archived (cut down to its newest edits).
+    pub archived: bool,
 }
 
 /// A time as `YYYY-MM-DDTHH:MM:SSZ`.
@@ -68,6 +70,7 @@ impl<'a> From<&'a Batch> for BatchRow<'a> {
             started: utc(batch.started),
             ended: utc(batch.ended),
             tags: &batch.tags,
+            archived: batch.archived,
         }
     }
 }
@@ -81,7 +84,7 @@ fn csv_field(text: &str) -> String {
     }
 }
 
-const CSV_HEADER: &str = "wiki,tool,uid,user,summary,nb_edits,nb_distinct_pages,nb_new_pages,nb_reverted_edits,total_diffsize,started,ended,tags";
+const CSV_HEADER: &str = "wiki,tool,uid,user,summary,nb_edits,nb_distinct_pages,nb_new_pages,nb_reverted_edits,total_diffsize,started,ended,tags,archived";
 
 /// Prints batches in a format.
 pub fn write_batches(out: &mut impl Write, batches: &[Batch], format: Format) -> io::Result<()> {
@@ -110,6 +113,7 @@ pub fn write_batches(out: &mut impl Write, batches: &[Batch], format: Format) ->
                     row.started,
                     row.ended,
                     csv_field(&row.tags.join("|")),
+                    row.archived.to_string(),
                 ];
                 writeln!(out, "{}", fields.join(","))?;
             }
@@ -124,7 +128,7 @@ pub fn write_batches(out: &mut impl Write, batches: &[Batch], format: Format) ->
                 let name = format!("{}/{}", batch.key.tool, batch.key.uid);
                 writeln!(
                     out,
-                    "{:<14} {:<22} {:<18} {:>7} {:>6} {:>5} {:>6} {:>9}  {:<20}  {}",
+                    "{:<14} {:<22} {:<18} {:>7} {:>6} {:>5} {:>6} {:>9}  {:<20}  {}{}",
                     batch.key.wiki,
                     name,
                     batch.user,
@@ -134,6 +138,7 @@ pub fn write_batches(out: &mut impl Write, batches: &[Batch], format: Format) ->
                     batch.nb_reverted_edits,
                     batch.total_diffsize,
                     utc(batch.ended),
+                    if batch.archived { "[archived] " } else { "" },
                     batch.summary
                 )?;
             }
@@ -339,6 +344,12 @@ pub fn write_batch_detail(
         Format::Table => {
             write_batches(out, std::slice::from_ref(batch), format)?;
             writeln!(out, "tags: {}", batch.tags.join(", "))?;
+            if batch.archived {
+                writeln!(
+                    out,
+                    "archived: only its newest edits are kept; counters and tags are as before"
+                )?;
+            }
             writeln!(out, "reverted by: {}", names(detail.reverting))?;
             writeln!(out, "reverts: {}", names(detail.reverted))?;
             writeln!(out, "latest edits:")?;
@@ -366,6 +377,7 @@ mod tests {
             started: t,
             ended: t,
             tags: vec!["wbcreateclaim-create".into(), "prop-P18".into()],
+            archived: false,
         }
     }
 
@@ -391,6 +403,7 @@ mod tests {
             "nb_reverted_edits",
             "total_diffsize",
             "ended",
+            "archived",
         ] {
             assert!(value.get(key).is_some(), "{key} missing");
         }

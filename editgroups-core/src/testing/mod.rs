@@ -9,6 +9,7 @@
 //! [`RevertTaskStore`]: crate::RevertTaskStore
 
 mod build;
+pub mod maintenance;
 pub mod source;
 pub mod store;
 pub mod tasks;

@@ -5,4 +5,5 @@
 
 pub mod fake_api;
 pub mod fake_wiki;
+pub mod fake_wikibase;
 pub mod mediawiki;

@@ -91,6 +91,7 @@ mod tests {
             started,
             ended: started + chrono::Duration::seconds(duration),
             tags: Vec::new(),
+            archived: false,
         }
     }
 

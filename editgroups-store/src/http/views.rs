@@ -147,10 +147,9 @@ fn tool_json(links: &Links, shortid: &str) -> ToolJson {
     }
 }
 
-/// Whether a batch is archived (only its latest edits kept). Stores that archive
-/// say so on the batch; until then, none is.
-pub(crate) fn archived(_batch: &Batch) -> bool {
-    false
+/// Whether a batch is archived (only its latest edits kept).
+pub(crate) fn archived(batch: &Batch) -> bool {
+    batch.archived
 }
 
 /// When a batch last changed: its latest edit (stores keep no other time).

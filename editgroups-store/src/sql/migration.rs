@@ -32,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(CreateTables),
             Box::new(provenance::RevertProvenance),
             Box::new(super::m0003_revert_tasks::Migration),
+            Box::new(super::m0004_maintenance::Maintenance),
             Box::new(super::migration_edit_order::EditOrderIndex),
         ]
     }

@@ -9,6 +9,7 @@
 //! - `checkpoint`: SQLite checkpoints beside the writer;
 //! - `read`: queries;
 //! - `tasks`: revert tasks (migration `m0003_revert_tasks`);
+//! - `maintenance`: inspection marks and archival (schema: `m0004_maintenance`);
 //! - `error`: driver errors as [`StoreError`]s.
 
 mod apply;
@@ -19,6 +20,8 @@ mod checkpoint;
 mod error;
 mod load;
 mod m0003_revert_tasks;
+mod m0004_maintenance;
+mod maintenance;
 mod migration;
 mod migration_edit_order;
 mod read;

@@ -32,7 +32,7 @@ fn to_u64(value: i64, what: &str) -> Result<u64, StoreError> {
 }
 
 /// The newest first, then by key; LIMIT and OFFSET as a query asks.
-fn page(select: &mut SelectStatement, limit: u64, offset: u64) {
+pub(crate) fn page(select: &mut SelectStatement, limit: u64, offset: u64) {
     if limit > 0 {
         select.limit(limit);
     } else if offset > 0 {
@@ -44,12 +44,13 @@ fn page(select: &mut SelectStatement, limit: u64, offset: u64) {
     }
 }
 
-fn batch_select() -> SelectStatement {
+pub(crate) fn batch_select() -> SelectStatement {
     let mut select = Query::select();
     for col in BATCH_COLUMNS {
         select.column((Batches::Table, col));
     }
     select
+        .column((Batches::Table, Batches::Archived))
         .column((Tools::Table, Tools::Shortid))
         .from(Batches::Table)
         .inner_join(
@@ -59,7 +60,7 @@ fn batch_select() -> SelectStatement {
         .to_owned()
 }
 
-fn batch_row(row: &QueryResult) -> Result<(i64, Batch), StoreError> {
+pub(crate) fn batch_row(row: &QueryResult) -> Result<(i64, Batch), StoreError> {
     Ok((
         get(row, Batches::Id)?,
         Batch {
@@ -78,12 +79,13 @@ fn batch_row(row: &QueryResult) -> Result<(i64, Batch), StoreError> {
             started: timestamp(get(row, Batches::StartedUs)?)?,
             ended: timestamp(get(row, Batches::EndedUs)?)?,
             tags: Vec::new(),
+            archived: get(row, Batches::Archived)?,
         },
     ))
 }
 
 /// Batches with their tags, in the order given.
-async fn with_tags<C: ConnectionTrait>(
+pub(crate) async fn with_tags<C: ConnectionTrait>(
     db: &C,
     rows: Vec<QueryResult>,
 ) -> Result<Vec<Batch>, StoreError> {
@@ -114,7 +116,7 @@ async fn with_tags<C: ConnectionTrait>(
     Ok(batches)
 }
 
-fn key_filter(select: &mut SelectStatement, key: &BatchKey) {
+pub(crate) fn key_filter(select: &mut SelectStatement, key: &BatchKey) {
     select
         .and_where(Expr::col((Batches::Table, Batches::Wiki)).eq(key.wiki.as_str()))
         .and_where(Expr::col((Tools::Table, Tools::Shortid)).eq(key.tool.as_str()))
@@ -228,7 +230,7 @@ async fn batch_id<C: ConnectionTrait>(db: &C, key: &BatchKey) -> Result<Option<i
 }
 
 /// A batch's edits with what reverted them, newest first.
-fn edit_select(batch: i64) -> SelectStatement {
+pub(crate) fn edit_select(batch: i64) -> SelectStatement {
     let mut select = Query::select();
     for col in super::write::EDIT_COLUMNS {
         select.column((Edits::Table, Alias::new(col.to_string())));
@@ -252,7 +254,7 @@ fn edit_select(batch: i64) -> SelectStatement {
 }
 
 /// Runs an [`edit_select`] query: the edits with the batches that reverted them.
-async fn edits_from<C: ConnectionTrait>(
+pub(crate) async fn edits_from<C: ConnectionTrait>(
     db: &C,
     select: &SelectStatement,
 ) -> Result<Vec<StoredEdit>, StoreError> {
@@ -539,7 +541,10 @@ pub(crate) async fn linked_batches<C: ConnectionTrait>(
     with_tags(db, rows).await
 }
 
-fn edit_row(row: &QueryResult, keys: &HashMap<i64, BatchKey>) -> Result<StoredEdit, StoreError> {
+pub(crate) fn edit_row(
+    row: &QueryResult,
+    keys: &HashMap<i64, BatchKey>,
+) -> Result<StoredEdit, StoreError> {
     let revision = |col: Edits| -> Result<Option<u64>, StoreError> {
         get::<Option<i64>>(row, col)?
             .map(|v| to_u64(v, "revision"))

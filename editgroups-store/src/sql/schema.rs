@@ -42,6 +42,8 @@ pub(crate) enum Batches {
     TotalDiffsize,
     StartedUs,
     EndedUs,
+    /// Whether the batch was archived (migration m0004).
+    Archived,
 }
 
 /// Attributed edits.
@@ -177,4 +179,15 @@ pub(crate) enum RevertLinks {
     BatchId,
     RevertingBatchId,
     Edits,
+}
+
+/// The last inspection of each batch (migration m0004).
+#[derive(Debug, Clone, Copy, DeriveIden)]
+pub(crate) enum Inspections {
+    #[sea_orm(iden = "editgroups_inspections")]
+    Table,
+    BatchId,
+    InspectedUs,
+    NbEdits,
+    ThroughId,
 }
