@@ -39,12 +39,57 @@ pub enum ParsedEvent {
     OtherWiki,
 }
 
+/// A JSON string borrowed from the input when it has no escapes.
+///
+/// serde's own `Cow<str>` always copies, and `#[serde(borrow)]` only reaches a
+/// `Cow` that is not wrapped in an `Option`: every field would be allocated.
+#[derive(Debug)]
+struct Text<'a>(Cow<'a, str>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct TextVisitor<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for TextVisitor<'a> {
+            type Value = Text<'a>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E: serde::de::Error>(
+                self,
+                v: &'de str,
+            ) -> Result<Self::Value, E> {
+                Ok(Text(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Text(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E: serde::de::Error>(self, v: String) -> Result<Self::Value, E> {
+                Ok(Text(Cow::Owned(v)))
+            }
+        }
+        deserializer.deserialize_str(TextVisitor(std::marker::PhantomData))
+    }
+}
+
+impl Text<'_> {
+    fn into_owned(self) -> String {
+        self.0.into_owned()
+    }
+}
+
+impl std::ops::Deref for Text<'_> {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
 #[derive(Deserialize)]
 struct RawMeta<'a> {
     #[serde(borrow, default)]
-    domain: Option<Cow<'a, str>>,
+    domain: Option<Text<'a>>,
     #[serde(borrow, default)]
-    uri: Option<Cow<'a, str>>,
+    uri: Option<Text<'a>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -62,19 +107,19 @@ struct RawEvent<'a> {
     #[serde(default)]
     id: Option<i64>,
     #[serde(rename = "type", borrow, default)]
-    kind: Option<Cow<'a, str>>,
+    kind: Option<Text<'a>>,
     #[serde(default)]
     namespace: Option<i64>,
     #[serde(borrow, default)]
-    title: Option<Cow<'a, str>>,
+    title: Option<Text<'a>>,
     #[serde(borrow, default)]
-    comment: Option<Cow<'a, str>>,
+    comment: Option<Text<'a>>,
     #[serde(borrow, default)]
-    parsedcomment: Option<Cow<'a, str>>,
+    parsedcomment: Option<Text<'a>>,
     #[serde(default)]
     timestamp: Option<i64>,
     #[serde(borrow, default)]
-    user: Option<Cow<'a, str>>,
+    user: Option<Text<'a>>,
     #[serde(default)]
     bot: Option<bool>,
     #[serde(default)]
@@ -86,11 +131,11 @@ struct RawEvent<'a> {
     #[serde(default)]
     revision: Option<OldNew<i64>>,
     #[serde(borrow, default)]
-    wiki: Option<Cow<'a, str>>,
+    wiki: Option<Text<'a>>,
     #[serde(borrow, default)]
-    log_type: Option<Cow<'a, str>>,
+    log_type: Option<Text<'a>>,
     #[serde(borrow, default)]
-    log_action: Option<Cow<'a, str>>,
+    log_action: Option<Text<'a>>,
 }
 
 /// Parses recent-change events, optionally keeping only some wikis.
@@ -151,7 +196,7 @@ impl RecentChangeParser {
         }
         let wiki = raw.wiki.ok_or(EventError::MissingField("wiki"))?;
         if let Some(wikis) = &self.wikis
-            && !wikis.contains(wiki.as_ref())
+            && !wikis.contains(&*wiki)
         {
             return Ok(ParsedEvent::OtherWiki);
         }
@@ -179,13 +224,13 @@ impl RecentChangeParser {
             old_length: length.old,
             new_length: length.new,
             timestamp,
-            user: raw.user.map(Cow::into_owned),
+            user: raw.user.map(Text::into_owned),
             bot: raw.bot,
             minor: raw.minor,
             patrolled: raw.patrolled,
-            comment: raw.comment.map(Cow::into_owned),
-            parsedcomment: raw.parsedcomment.map(Cow::into_owned),
-            uri: raw.meta.and_then(|m| m.uri).map(Cow::into_owned),
+            comment: raw.comment.map(Text::into_owned),
+            parsedcomment: raw.parsedcomment.map(Text::into_owned),
+            uri: raw.meta.and_then(|m| m.uri).map(Text::into_owned),
         })))
     }
 }
@@ -218,6 +263,25 @@ mod tests {
             Some("https://www.wikidata.org/wiki/Q1")
         );
         assert_eq!(edit.patrolled, Some(true));
+    }
+
+    #[test]
+    fn strings_are_borrowed_unless_they_hold_escapes() {
+        let raw: RawEvent<'_> = serde_json::from_str(EDIT).unwrap();
+        assert!(matches!(raw.title.map(|t| t.0), Some(Cow::Borrowed("Q1"))));
+        assert!(matches!(
+            raw.meta.and_then(|m| m.domain).map(|d| d.0),
+            Some(Cow::Borrowed("www.wikidata.org"))
+        ));
+        let escaped = r#"{"title":"Q\"1\u00e9","comment":"a\nb"}"#;
+        let raw: RawEvent<'_> = serde_json::from_str(escaped).unwrap();
+        assert!(matches!(raw.title.as_ref().map(|t| &t.0), Some(Cow::Owned(t)) if t == "Q\"1é"));
+        assert_eq!(raw.comment.as_deref(), Some("a\nb"));
+        let raw: RawEvent<'_> = serde_json::from_slice(EDIT.as_bytes()).unwrap();
+        assert!(matches!(
+            raw.wiki.map(|w| w.0),
+            Some(Cow::Borrowed("wikidatawiki"))
+        ));
     }
 
     #[test]
@@ -262,6 +326,10 @@ mod tests {
             r#"{"id":"x","wiki":"w"}"#,
             r#"{"id":-3,"type":"edit","namespace":0,"title":"Q1","timestamp":1,"wiki":"w"}"#,
             r#"{"id":3,"type":"edit","namespace":0,"title":"Q1","timestamp":99999999999999999,"wiki":"w"}"#,
+            r#"{"id":3,"type":"edit","namespace":0,"title":"Q1","timestamp":1,"wiki":"w"} trailing"#,
+            r#"{"id":3.5,"type":"edit","namespace":0,"title":"Q1","timestamp":1,"wiki":"w"}"#,
+            r#"{"id":3,"type":"edit","namespace":0,"title":7,"timestamp":1,"wiki":"w"}"#,
+            r#"{"id":3,"type":"edit","namespace":0,"title":"Q1","timestamp":1,"wiki":"w\ud800"}"#,
         ] {
             assert!(parser.parse(bad).is_err(), "{bad:?} parsed");
         }
