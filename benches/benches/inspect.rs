@@ -1,6 +1,7 @@
 //! Tag inspection: recorded Wikidata diffs parsed per second, and whole
-//! inspection rounds (store candidates, diffs fetched from a loopback fake
-//! api.php without pacing, tags recorded) in diffs per second.
+//! inspection rounds (store candidates, diffs fetched through the shared
+//! `MediaWikiClient` from a loopback fake api.php without pacing, tags recorded)
+//! in diffs per second.
 //!
 //! Run with `cargo bench -p editgroups-benches --bench inspect`.
 
@@ -11,7 +12,8 @@ mod fake_wikibase;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use editgroups_core::testing::{attributed, chunk, edit};
 use editgroups_core::{BatchStore, ChunkEdit};
-use editgroups_sources::inspect::{HttpWikiApi, Inspector, InspectorConfig, read_diff};
+use editgroups_sources::inspect::{Inspector, InspectorConfig, read_diff};
+use editgroups_sources::mediawiki::MediaWikiClient;
 use editgroups_store::MemoryStore;
 use fake_wikibase::{Diff, FakeWikibase};
 use std::hint::black_box;
@@ -67,12 +69,13 @@ fn rounds(c: &mut Criterion) {
         }
         fake
     });
-    let api = HttpWikiApi::builder(fake.url())
+    let client = MediaWikiClient::builder(fake.url())
         .user_agent("editgroups-bench/0 (inspect)")
-        .pace(Duration::ZERO)
         .build()
         .unwrap();
-    let inspector = Inspector::new(api, InspectorConfig::new("wikidatawiki"));
+    let mut config = InspectorConfig::new("wikidatawiki");
+    config.pace = Duration::ZERO;
+    let inspector = Inspector::new(client, config);
     let edits: Vec<ChunkEdit> = (0..BATCHES * 10)
         .map(|n| {
             attributed(

@@ -7,8 +7,11 @@
 //! - `recentchanges::RecentChangesSource` (feature `recentchanges`): polling of the
 //!   MediaWiki recent-changes API, for any MediaWiki or Wikibase.
 //! - `mediawiki::MediaWikiClient` (feature `mediawiki`, enabled by
-//!   `recentchanges`): the Action API client they share, reads and writes.
+//!   `recentchanges`, `undo` and `inspect`): the Action API client they share,
+//!   reads and writes.
 //! - `undo::RevertWorker` (feature `undo`): carries out revert tasks on a wiki.
+//! - `inspect::Inspector` (feature `inspect`): tags batches from their diffs and
+//!   new entities, read through the shared client.
 
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 

@@ -1,9 +1,10 @@
 //! Tag inspection: the recorded Wikidata answers give the digests EditGroups'
-//! tests give (fixtures/editgroups-tagging/README.md); the inspector against a
-//! scripted api.php on loopback (tags added, edits skipped and counted, one
-//! request at a time, paced, resumed by marks); and against a real MediaWiki for
+//! tests give (fixtures/editgroups-tagging/README.md); the inspector over the
+//! shared `MediaWikiClient` against a scripted api.php on loopback (tags added,
+//! edits skipped and counted, one request at a time, paced, resumed by marks,
+//! the client's retries and its other users); and against a real MediaWiki for
 //! the request shapes.
-#![cfg(all(feature = "inspect", feature = "recentchanges"))]
+#![cfg(feature = "inspect")]
 
 mod support;
 
@@ -12,13 +13,14 @@ use editgroups_core::testing::{attributed, chunk, edit};
 use editgroups_core::{BatchKey, BatchStore, ChunkEdit};
 use editgroups_sources::http::BackoffConfig;
 use editgroups_sources::inspect::{
-    Digest, HttpWikiApi, Inspector, InspectorConfig, RevisionContent, read_diff, read_entity,
+    DEFAULT_PACE, Digest, Inspector, InspectorConfig, RevisionContent, read_diff, read_entity,
     read_revisions,
 };
+use editgroups_sources::mediawiki::MediaWikiClient;
 use editgroups_store::{MemoryStore, SqlStore, Store};
 use serde_json::Value;
 use std::collections::BTreeSet;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use support::fake_wikibase::{Diff, FakeWikibase, Fault};
 
 const AGENT: &str = "editgroups-tests/0 (inspector tests)";
@@ -145,17 +147,24 @@ fn recorded_entities_give_the_documented_digests() {
     );
 }
 
-fn api(fake: &FakeWikibase, pace: Duration) -> HttpWikiApi {
-    HttpWikiApi::builder(fake.url())
+/// The shared client, as a host builds it: two retries, quick backoff.
+fn client(fake: &FakeWikibase) -> MediaWikiClient {
+    MediaWikiClient::builder(fake.url())
         .user_agent(AGENT)
-        .pace(pace)
-        .max_retries(2)
+        .max_retries(Some(2))
         .backoff(BackoffConfig::new(
             Duration::from_millis(10),
             Duration::from_millis(50),
         ))
         .build()
         .unwrap()
+}
+
+/// The inspector of Wikidata's batches, `pace` between its reads.
+fn config(pace: Duration) -> InspectorConfig {
+    let mut config = InspectorConfig::new("wikidatawiki");
+    config.pace = pace;
+    config
 }
 
 /// An opaque edit of batch OR/abc diffing `old` → `new`.
@@ -255,7 +264,7 @@ async fn inspects_batches(store: &dyn Store) {
     scripted(&fake);
     fill(store).await;
     let pace = Duration::from_millis(30);
-    let inspector = Inspector::new(api(&fake, pace), InspectorConfig::new("wikidatawiki"));
+    let inspector = Inspector::new(client(&fake), config(pace));
     let mut progress = Vec::new();
     let report = inspector
         .run_once(store, |r| progress.push(*r), || false)
@@ -415,9 +424,9 @@ async fn samples_are_bounded_and_newest_first() {
         fake.add_diff(n * 10, n * 10 + 1, Diff::Html(fixture("death.html")));
     }
     store.apply(chunk("s", "1", edits)).await.unwrap();
-    let mut config = InspectorConfig::new("wikidatawiki");
+    let mut config = config(Duration::ZERO);
     config.max_diffs = 4;
-    let inspector = Inspector::new(api(&fake, Duration::ZERO), config);
+    let inspector = Inspector::new(client(&fake), config);
     let report = inspector.run_once(&store, |_| {}, || false).await.unwrap();
     assert_eq!(report.diffs_read, 4);
     let froms: Vec<String> = fake
@@ -442,10 +451,7 @@ async fn an_unreachable_wiki_leaves_batches_for_the_next_run() {
         .unwrap();
     // Three failures: the first try and both retries.
     fake.push_faults([Fault::Status(503), Fault::Status(502), Fault::Status(500)]);
-    let inspector = Inspector::new(
-        api(&fake, Duration::ZERO),
-        InspectorConfig::new("wikidatawiki"),
-    );
+    let inspector = Inspector::new(client(&fake), config(Duration::ZERO));
     let report = inspector.run_once(&store, |_| {}, || false).await.unwrap();
     assert_eq!(
         (report.batches_inspected, report.batches_failed),
@@ -504,10 +510,7 @@ async fn a_stop_request_ends_the_run_between_batches() {
         .map(|n| creation(n, 1_000, n, &format!("b{n}")))
         .collect();
     store.apply(chunk("s", "1", edits)).await.unwrap();
-    let inspector = Inspector::new(
-        api(&fake, Duration::ZERO),
-        InspectorConfig::new("wikidatawiki"),
-    );
+    let inspector = Inspector::new(client(&fake), config(Duration::ZERO));
     let done = std::sync::atomic::AtomicU64::new(0);
     let report = inspector
         .run_once(
@@ -526,11 +529,177 @@ async fn a_stop_request_ends_the_run_between_batches() {
 }
 
 #[test]
-fn a_user_agent_is_required() {
-    let err = HttpWikiApi::builder("http://127.0.0.1:1/api.php")
+fn the_default_pace_is_half_a_second() {
+    assert_eq!(DEFAULT_PACE, Duration::from_millis(500));
+    assert_eq!(InspectorConfig::new("wikidatawiki").pace, DEFAULT_PACE);
+}
+
+/// One opaque edit of batch OR/abc, diffing 10 → 11, in a fresh store.
+async fn one_opaque_edit(fake: &FakeWikibase) -> MemoryStore {
+    fake.add_diff(10, 11, Diff::Html(fixture("death.html")));
+    let store = MemoryStore::new();
+    store
+        .apply(chunk("s", "1", vec![opaque(1, 1_000, 10, 11)]))
+        .await
+        .unwrap();
+    store
+}
+
+#[tokio::test]
+async fn the_client_retries_timeouts_and_gives_up_on_lag_for_the_round() {
+    let fake = FakeWikibase::start().await;
+    let store = one_opaque_edit(&fake).await;
+    let client = MediaWikiClient::builder(fake.url())
+        .user_agent(AGENT)
+        .max_retries(Some(2))
+        .backoff(BackoffConfig::new(
+            Duration::from_millis(10),
+            Duration::from_millis(50),
+        ))
+        .request_timeout(Duration::from_millis(300))
         .build()
-        .unwrap_err();
-    assert!(err.to_string().contains("User-Agent"), "{err}");
+        .unwrap();
+    let inspector = Inspector::new(&client, config(Duration::ZERO));
+    // Lag past the client's retries: the wiki cannot be read now, so the batch
+    // is left for the next round rather than marked with nothing read.
+    fake.push_faults([
+        Fault::Maxlag { retry_after: 0 },
+        Fault::Maxlag { retry_after: 0 },
+        Fault::Maxlag { retry_after: 0 },
+    ]);
+    let report = inspector.run_once(&store, |_| {}, || false).await.unwrap();
+    assert_eq!(
+        (
+            report.batches_inspected,
+            report.batches_failed,
+            report.edits_skipped
+        ),
+        (0, 1, 0),
+        "{report:?}"
+    );
+    assert_eq!(fake.requests().len(), 3, "the first try and two retries");
+    let key = BatchKey::new("wikidatawiki", "OR", "abc");
+    assert_eq!(store.inspection_mark(&key).await.unwrap(), None);
+    // A request that times out is sent again.
+    fake.push_faults([Fault::Delay(Duration::from_secs(2))]);
+    let report = inspector.run_once(&store, |_| {}, || false).await.unwrap();
+    assert_eq!(
+        (report.batches_inspected, report.diffs_read),
+        (1, 1),
+        "{report:?}"
+    );
+    let stats = client.stats().snapshot();
+    assert_eq!(stats.lagged, 3, "{stats:?}");
+    assert_eq!(stats.requests, 5, "{stats:?}");
+    assert_eq!(
+        stats.retries, 3,
+        "two after lag, one after the timeout: {stats:?}"
+    );
+    assert!(store.inspection_mark(&key).await.unwrap().is_some());
+}
+
+#[tokio::test]
+async fn a_wiki_refusing_connections_stops_the_round() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/w/api.php", closed.local_addr().unwrap());
+    drop(closed);
+    let fake = FakeWikibase::start().await;
+    let store = one_opaque_edit(&fake).await;
+    let client = MediaWikiClient::builder(url)
+        .user_agent(AGENT)
+        .max_retries(Some(1))
+        .backoff(BackoffConfig::new(
+            Duration::from_millis(10),
+            Duration::from_millis(20),
+        ))
+        .build()
+        .unwrap();
+    let inspector = Inspector::new(client, config(Duration::ZERO));
+    let report = inspector.run_once(&store, |_| {}, || false).await.unwrap();
+    assert_eq!(
+        (report.batches_inspected, report.batches_failed),
+        (0, 1),
+        "{report:?}"
+    );
+    assert_eq!(
+        inspector.api().stats().snapshot().requests,
+        2,
+        "tried, retried once"
+    );
+    let key = BatchKey::new("wikidatawiki", "OR", "abc");
+    assert_eq!(store.inspection_mark(&key).await.unwrap(), None);
+}
+
+/// The poller (or a revert worker) and the inspector on one client: their
+/// requests go one at a time, and the inspector's pace holds its own reads
+/// only.
+#[tokio::test]
+async fn the_inspector_shares_the_client_and_paces_only_its_own_reads() {
+    let fake = FakeWikibase::start().await;
+    let store = MemoryStore::new();
+    let edits: Vec<ChunkEdit> = (1..=4)
+        .map(|n| opaque(n, 1_000 + n as i64, n * 10, n * 10 + 1))
+        .collect();
+    for n in 1..=4u64 {
+        fake.add_diff(n * 10, n * 10 + 1, Diff::Html(fixture("death.html")));
+    }
+    store.apply(chunk("s", "1", edits)).await.unwrap();
+    let shared = client(&fake);
+    let pace = Duration::from_millis(250);
+    let inspector = Inspector::new(shared.clone(), config(pace));
+    let other = shared.clone();
+    const OTHER_READS: usize = 8;
+    let other_reads = async move {
+        let started = Instant::now();
+        for _ in 0..OTHER_READS {
+            assert_eq!(other.wiki_id().await.unwrap(), "wikidatawiki");
+        }
+        started.elapsed()
+    };
+    // The first request is answered slowly: whoever sends the second one waits
+    // for that answer.
+    let slow = Duration::from_millis(200);
+    fake.push_faults([Fault::Delay(slow)]);
+    let (report, other_took) =
+        tokio::join!(inspector.run_once(&store, |_| {}, || false), other_reads);
+    let report = report.unwrap();
+    assert_eq!(
+        (report.batches_inspected, report.diffs_read),
+        (1, 4),
+        "{report:?}"
+    );
+    let requests = fake.requests();
+    assert_eq!(requests.len(), 4 + OTHER_READS);
+    assert_eq!(
+        shared.stats().snapshot().requests,
+        requests.len() as u64,
+        "every request went through the one client"
+    );
+    assert!(
+        requests[1].at - requests[0].at >= slow - Duration::from_millis(10),
+        "one request at a time: {:?}",
+        requests[1].at - requests[0].at
+    );
+    let compares: Vec<Instant> = requests
+        .iter()
+        .filter(|r| r.params.get("action").map(String::as_str) == Some("compare"))
+        .map(|r| r.at)
+        .collect();
+    assert_eq!(compares.len(), 4);
+    let span = compares[3] - compares[0];
+    assert!(
+        span + Duration::from_millis(50) >= pace * 3,
+        "the inspector's reads are paced: {span:?}"
+    );
+    // Paced, the other reads would take at least 7 paces (1.75 s).
+    assert!(
+        other_took < pace * 4,
+        "the other user's reads are not paced: {other_took:?}"
+    );
+    for r in &requests {
+        assert_eq!(r.user_agent.as_deref(), Some(AGENT));
+        assert_eq!(r.params.get("maxlag").map(String::as_str), Some("5"));
+    }
 }
 
 /// The request shapes against a real MediaWiki: `action=compare` of wikitext
@@ -565,12 +734,14 @@ async fn a_real_mediawiki_answers_compare_and_revisions() {
         ))
         .await
         .unwrap();
-    let api = HttpWikiApi::builder(&wiki.api)
+    let api = MediaWikiClient::builder(&wiki.api)
         .user_agent(AGENT)
-        .pace(Duration::ZERO)
+        .max_retries(Some(2))
         .build()
         .unwrap();
-    let inspector = Inspector::new(api, InspectorConfig::new(w));
+    let mut config = InspectorConfig::new(w);
+    config.pace = Duration::ZERO;
+    let inspector = Inspector::new(api, config);
     let report = inspector.run_once(&store, |_| {}, || false).await.unwrap();
     assert_eq!(report.batches_inspected, 2, "{report:?}");
     assert_eq!(report.batches_failed, 0, "{report:?}");

@@ -12,14 +12,17 @@
 //! `--once` runs the chosen jobs once and exits (for cron); `--every` repeats
 //! them until Ctrl-C, which stops between two batches: every batch is then
 //! either done or untouched, and the next run carries on.
+//!
+//! Inspection reads through one `MediaWikiClient`, the API client the poller
+//! and the revert worker use: User-Agent, `maxlag`, backoff and retries, one
+//! request at a time; `--pace` spaces the inspector's reads.
 
 use anyhow::{Context, Result, bail};
 use chrono::{TimeDelta, Utc};
 use clap::Parser;
 use editgroups_core::maintenance::{ArchivalPolicy, ArchivalReport, archive_all};
-use editgroups_sources::inspect::{
-    HttpWikiApi, InspectionReport, Inspector, InspectorConfig, WikiApi,
-};
+use editgroups_sources::inspect::{InspectionReport, Inspector, InspectorConfig};
+use editgroups_sources::mediawiki::MediaWikiClient;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::IsTerminal;
 use std::sync::Arc;
@@ -68,9 +71,16 @@ struct Args {
     /// New entities read per batch and round.
     #[arg(long, default_value_t = 25)]
     max_new_entities: usize,
-    /// Seconds between two API requests.
+    /// Seconds between the starts of two of the inspector's API requests.
     #[arg(long, default_value_t = 0.5)]
     pace: f64,
+    /// The `maxlag` sent with every API request, in seconds (0: none).
+    #[arg(long, default_value_t = 5)]
+    maxlag: u32,
+    /// Retries of a failed API request (5xx, timeouts, connection errors, lag)
+    /// before the wiki counts as unreachable and the inspection round stops.
+    #[arg(long, default_value_t = 5)]
+    max_retries: u32,
 }
 
 fn parse_age(text: &str) -> Result<TimeDelta, String> {
@@ -172,21 +182,6 @@ impl Progress {
     }
 }
 
-async fn wiki_id(api: &HttpWikiApi) -> Result<String> {
-    let answer = api
-        .get_json(&[
-            ("action", "query".to_owned()),
-            ("meta", "siteinfo".to_owned()),
-            ("siprop", "general".to_owned()),
-        ])
-        .await
-        .context("reading the wiki id from siteinfo (or give --wiki)")?;
-    answer["query"]["general"]["wikiid"]
-        .as_str()
-        .map(str::to_owned)
-        .context("siteinfo has no wikiid; give --wiki")
-}
-
 #[tokio::main]
 async fn main() -> Result<()> {
     editgroups_examples::init_logging();
@@ -208,18 +203,23 @@ async fn main() -> Result<()> {
         };
         let pace = Duration::try_from_secs_f64(args.pace)
             .with_context(|| format!("--pace {} is not a duration", args.pace))?;
-        let api = HttpWikiApi::builder(url)
+        let client = MediaWikiClient::builder(url)
             .user_agent(agent)
-            .pace(pace)
+            .maxlag(Some(args.maxlag).filter(|lag| *lag > 0))
+            .max_retries(Some(args.max_retries))
             .build()?;
         let wiki = match &args.wiki {
             Some(wiki) => wiki.clone(),
-            None => wiki_id(&api).await?,
+            None => client
+                .wiki_id()
+                .await
+                .context("reading the wiki id from siteinfo (or give --wiki)")?,
         };
         let mut config = InspectorConfig::new(wiki);
         config.max_diffs = args.max_diffs;
         config.max_new_entities = args.max_new_entities;
-        Some(Inspector::new(api, config))
+        config.pace = pace;
+        Some(Inspector::new(client, config))
     } else {
         None
     };

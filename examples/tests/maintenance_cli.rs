@@ -323,6 +323,13 @@ async fn maintain_inspects_through_the_api() {
         .iter()
         .any(|r| r.params.get("meta").map(String::as_str) == Some("siteinfo"));
     assert!(wikiid, "the wiki id comes from siteinfo");
+    for request in fake.requests() {
+        assert_eq!(
+            request.user_agent.as_deref(),
+            Some("editgroups-tests/0 (maintain)")
+        );
+        assert_eq!(request.params.get("maxlag").map(String::as_str), Some("5"));
+    }
     let store = SqlStore::open(&db).await.unwrap();
     let batch = store
         .batch(&BatchKey::new("wikidatawiki", "OR", "abc"))
@@ -344,6 +351,37 @@ async fn maintain_inspects_through_the_api() {
     store.close().await.unwrap();
     let again = summary(&run("maintain", &args));
     assert!(again.contains("batches inspected=0"), "{again}");
+
+    // A wiki that refuses connections: the client gives up after its retries,
+    // the round stops and leaves the batch for the next one.
+    let store = SqlStore::open(&db).await.unwrap();
+    store
+        .apply(chunk("s", "2", vec![opaque(3, 30)]))
+        .await
+        .unwrap();
+    store.close().await.unwrap();
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let gone = format!("http://{}/w/api.php", closed.local_addr().unwrap());
+    drop(closed);
+    let unreachable = [
+        "--db",
+        &db,
+        "--api",
+        &gone,
+        "--wiki",
+        "wikidatawiki",
+        "--user-agent",
+        "editgroups-tests/0 (maintain)",
+        "--inspect",
+        "--once",
+        "--max-retries",
+        "1",
+    ];
+    let out = summary(&run("maintain", &unreachable));
+    assert!(
+        out.contains("batches inspected=0") && out.contains("batches left=1"),
+        "{out}"
+    );
 
     // Bad invocations say what is missing.
     let out = run("maintain", &["--db", &db, "--once"]);

@@ -18,9 +18,17 @@
 //! minutes). Each is sampled among the edits stored since, newest first: up to
 //! 10 diffs and 25 new entities by default, as EditGroups.
 //!
+//! It reads through the host's shared [`MediaWikiClient`](crate::mediawiki::MediaWikiClient)
+//! (the recent-changes poller's and the revert worker's): its User-Agent,
+//! `maxlag` with `Retry-After`, backoff on 5xx, timeouts and connection errors,
+//! one request at a time among all its users. The inspector adds its own pace
+//! between its reads ([`InspectorConfig::pace`], 0.5 s by default), which does
+//! not slow the client's other users.
+//!
 //! An edit whose diff or entity cannot be read (malformed answer, deleted
 //! revision, API error) is skipped with a warning and counted; the batch gets
-//! what the others gave. A wiki that cannot be reached ends the round; the
+//! what the others gave. A wiki that cannot be reached (the client gave up
+//! retrying), or cannot be read now (lagged, read-only), ends the round; the
 //! batches not done are inspected in the next one.
 
 mod api;
@@ -28,7 +36,7 @@ mod diff;
 mod digest;
 mod entity;
 
-pub use api::{ApiFailure, HttpWikiApi, HttpWikiApiBuilder, WikiApi};
+pub use api::{ApiFailure, WikiApi};
 pub use diff::{DiffReading, read_diff};
 pub use digest::Digest;
 pub use entity::{EntityError, RevisionContent, read_entity, read_revisions};
@@ -40,6 +48,9 @@ use editgroups_core::tags::extract_comment_tags;
 use editgroups_core::{ChangeType, StoreError, StoredEdit};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use std::time::Duration;
+use tokio::sync::Mutex;
+use tokio::time::Instant;
 
 /// The most revision ids one `prop=revisions` request carries (the API's
 /// limit for clients without `apihighlimits`).
@@ -63,7 +74,14 @@ pub struct InspectorConfig {
     pub max_scanned: u64,
     /// Candidates read from the store at a time (default 50).
     pub page_size: u64,
+    /// The least time between the starts of two of the inspector's reads
+    /// (default 0.5 s, as EditGroups slept between its inspections). The
+    /// shared client's other users are not held to it.
+    pub pace: Duration,
 }
+
+/// The default [`InspectorConfig::pace`].
+pub const DEFAULT_PACE: Duration = Duration::from_millis(500);
 
 impl InspectorConfig {
     /// The defaults, for the batches of `wiki`.
@@ -75,6 +93,7 @@ impl InspectorConfig {
             max_new_entities: 25,
             max_scanned: 1_000,
             page_size: 50,
+            pace: DEFAULT_PACE,
         }
     }
 }
@@ -141,12 +160,38 @@ struct Sample {
 pub struct Inspector<A> {
     api: A,
     config: InspectorConfig,
+    /// When the last read started; held while waiting for the next one.
+    last_read: Mutex<Option<Instant>>,
 }
 
 impl<A: WikiApi> Inspector<A> {
-    /// An inspector of `config.wiki`'s batches through `api`.
+    /// An inspector of `config.wiki`'s batches through `api`: the host's
+    /// [`MediaWikiClient`](crate::mediawiki::MediaWikiClient) (or a clone, an
+    /// `Arc` or a reference of it), or a scripted [`WikiApi`] in unit tests.
     pub fn new(api: A, config: InspectorConfig) -> Self {
-        Self { api, config }
+        Self {
+            api,
+            config,
+            last_read: Mutex::new(None),
+        }
+    }
+
+    /// The API it reads through.
+    pub fn api(&self) -> &A {
+        &self.api
+    }
+
+    /// One read, at least [`InspectorConfig::pace`] after the start of the
+    /// previous one.
+    async fn read(&self, params: &[(&str, String)]) -> Result<Value, ApiFailure> {
+        {
+            let mut last = self.last_read.lock().await;
+            if let Some(at) = *last {
+                tokio::time::sleep_until(at + self.config.pace).await;
+            }
+            *last = Some(Instant::now());
+        }
+        self.api.get_json(params).await
     }
 
     /// Its configuration.
@@ -219,7 +264,7 @@ impl<A: WikiApi> Inspector<A> {
             ("torev", new.to_string()),
             ("uselang", "en".to_owned()),
         ];
-        let answer = match self.api.get_json(&params).await {
+        let answer = match self.read(&params).await {
             Ok(answer) => answer,
             Err(failure @ ApiFailure::Unreachable(_)) => {
                 return Err(InspectError::Unreachable(failure));
@@ -262,7 +307,7 @@ impl<A: WikiApi> Inspector<A> {
                 ("rvslots", "*".to_owned()),
                 ("rvprop", "content|ids".to_owned()),
             ];
-            let answer = match self.api.get_json(&params).await {
+            let answer = match self.read(&params).await {
                 Ok(answer) => answer,
                 Err(failure @ ApiFailure::Unreachable(_)) => {
                     return Err(InspectError::Unreachable(failure));
@@ -338,7 +383,7 @@ impl<A: WikiApi> Inspector<A> {
     /// Inspects every candidate of the wiki once, a page of candidates at a
     /// time. `progress` is called after each batch with the totals; `stop` is
     /// checked between batches. When the wiki cannot be reached (after the
-    /// client's retries) the round ends, the batch counted in
+    /// client's retries) or read now, the round ends, the batch counted in
     /// [`InspectionReport::batches_failed`] and every batch not done left for
     /// the next round; a store failure ends the round with the error.
     pub async fn run_once<S, P, Q>(

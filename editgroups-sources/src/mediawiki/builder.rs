@@ -156,7 +156,7 @@ impl MediaWikiClientBuilder {
         self
     }
 
-    /// Failed attempts in a row after which a request gives up with the last
+    /// How many times one request is retried before it gives up with the last
     /// error (default: never give up).
     pub fn max_retries(mut self, retries: Option<u32>) -> Self {
         self.config.max_retries = retries;

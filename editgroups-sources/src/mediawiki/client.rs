@@ -175,11 +175,20 @@ impl MediaWikiClient {
         }
     }
 
+    /// Takes the session for one request (the client's lock). Failures count
+    /// per request: one that gave up, or ended with an answer retrying cannot
+    /// fix, leaves the next its own retries.
+    async fn begin(&self) -> tokio::sync::MutexGuard<'_, Session> {
+        let mut session = self.inner.session.lock().await;
+        session.backoff.reset();
+        session
+    }
+
     /// Logs in with the bot password, unless the session already is; does
     /// nothing for anonymous and OAuth clients. Requests log in by themselves
     /// when needed: this only surfaces bad credentials early.
     pub async fn login(&self) -> Result<(), ApiError> {
-        let mut session = self.inner.session.lock().await;
+        let mut session = self.begin().await;
         self.ensure_login(&mut session).await
     }
 
@@ -190,7 +199,7 @@ impl MediaWikiClient {
         params: &[(K, V)],
     ) -> Result<Bytes, ApiError> {
         let params = owned(params);
-        let mut session = self.inner.session.lock().await;
+        let mut session = self.begin().await;
         self.ensure_login(&mut session).await?;
         self.read(&mut session, &params, false).await
     }
@@ -280,7 +289,7 @@ impl MediaWikiClient {
             .into());
         }
         let params = owned(params);
-        let mut session = self.inner.session.lock().await;
+        let mut session = self.begin().await;
         self.ensure_login(&mut session).await?;
         let mut relogged = false;
         let mut new_tokens = 0;

@@ -32,7 +32,14 @@ pub(crate) enum ErrorClass {
 
 impl ApiErrorBody {
     pub(crate) fn class(&self) -> ErrorClass {
-        match self.code.as_str() {
+        ErrorClass::of(&self.code)
+    }
+}
+
+impl ErrorClass {
+    /// How the client handles the API error `code`.
+    pub(crate) fn of(code: &str) -> Self {
+        match code {
             "maxlag" => ErrorClass::Lag,
             "ratelimited" => ErrorClass::RateLimited,
             "readonly"

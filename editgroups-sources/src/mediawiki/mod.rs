@@ -35,6 +35,7 @@ mod stats;
 
 pub use builder::{BotPassword, Credentials, DEFAULT_WRITE_INTERVAL, MediaWikiClientBuilder};
 pub use client::{MediaWikiClient, UserInfo};
+pub(crate) use error::ErrorClass;
 pub use error::{ApiError, WriteError};
 pub use stats::{ClientSnapshot, ClientStats};
 
