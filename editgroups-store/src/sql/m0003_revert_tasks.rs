@@ -5,8 +5,8 @@
 //! in a unique index, on any of the three databases): two simultaneous requests
 //! cannot both insert one.
 
-use super::migration::VERSION_ROW;
-use super::schema::{Batches, Meta};
+use super::migration::set_version;
+use super::schema::Batches;
 use super::tasks::{RevertActions, RevertTasks};
 use sea_orm::DbBackend;
 use sea_orm::sea_query::IntoIden;
@@ -156,14 +156,7 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        let bump = Query::update()
-            .table(Meta::Table)
-            .value(Meta::Value, VERSION)
-            .and_where(Expr::col(Meta::Name).eq(VERSION_ROW))
-            .and_where(Expr::col(Meta::Value).lt(VERSION))
-            .to_owned();
-        manager.exec_stmt(bump).await?;
-        Ok(())
+        set_version(manager, VERSION).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {

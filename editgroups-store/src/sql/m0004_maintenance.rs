@@ -1,8 +1,8 @@
 //! Migration m0004: what maintenance keeps. Batches get an `archived` flag, and
 //! a table records each batch's last inspection.
 
-use super::migration::VERSION_ROW;
-use super::schema::{Batches, Inspections, Meta};
+use super::migration::set_version;
+use super::schema::{Batches, Inspections};
 use sea_orm_migration::prelude::*;
 
 /// The schema version this migration brings.
@@ -65,16 +65,7 @@ impl MigrationTrait for Maintenance {
                     .to_owned(),
             )
             .await?;
-        manager
-            .exec_stmt(
-                Query::update()
-                    .table(Meta::Table)
-                    .value(Meta::Value, VERSION)
-                    .and_where(Expr::col(Meta::Name).eq(VERSION_ROW))
-                    .and_where(Expr::col(Meta::Value).lt(VERSION))
-                    .to_owned(),
-            )
-            .await
+        set_version(manager, VERSION).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {

@@ -22,6 +22,18 @@ pub(crate) const VERSION_ROW: &str = "schema_version";
 /// The name of the row of `editgroups_meta` that writers lock, one at a time.
 pub(crate) const LOCK_ROW: &str = "writer_lock";
 
+/// Records the schema version a migration brings the database to (never
+/// lowering it: a database may have run a later migration first).
+pub(crate) async fn set_version(manager: &SchemaManager<'_>, version: i64) -> Result<(), DbErr> {
+    let update = Query::update()
+        .table(Meta::Table)
+        .value(Meta::Value, version)
+        .and_where(Expr::col(Meta::Name).eq(VERSION_ROW))
+        .and_where(Expr::col(Meta::Value).lt(version))
+        .to_owned();
+    manager.exec_stmt(update).await
+}
+
 /// The migrations of the editgroups schema.
 #[derive(Debug)]
 pub(crate) struct Migrator;

@@ -2,11 +2,11 @@
 //! display order (newest first), so that the latest edits of a large batch, keyset
 //! pages of its edits and its timeline read only what they show.
 
-use super::migration::VERSION_ROW;
+use super::migration::set_version;
 
 /// The schema version after this migration.
 const VERSION: i64 = 5;
-use super::schema::{Edits, Meta};
+use super::schema::Edits;
 use sea_orm_migration::prelude::*;
 
 /// The index name.
@@ -37,13 +37,7 @@ impl MigrationTrait for EditOrderIndex {
                     .to_owned(),
             )
             .await?;
-        let version = Query::update()
-            .table(Meta::Table)
-            .value(Meta::Value, VERSION)
-            .and_where(Expr::col(Meta::Name).eq(VERSION_ROW))
-            .and_where(Expr::col(Meta::Value).lt(VERSION))
-            .to_owned();
-        manager.exec_stmt(version).await
+        set_version(manager, VERSION).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {

@@ -7,8 +7,8 @@
 //! - `(timestamp)`: lag is read from the sources' cursors, and every query by
 //!   time is within one batch.
 
-use super::super::schema::{Edits, Meta};
-use super::VERSION_ROW;
+use super::super::schema::Edits;
+use super::set_version;
 use sea_orm::DbErr;
 use sea_orm_migration::prelude::*;
 
@@ -37,13 +37,7 @@ impl MigrationTrait for FewerEditIndexes {
                 .drop_index(Index::drop().name(name).table(Edits::Table).to_owned())
                 .await?;
         }
-        let update = Query::update()
-            .table(Meta::Table)
-            .value(Meta::Value, VERSION)
-            .and_where(Expr::col(Meta::Name).eq(VERSION_ROW))
-            .and_where(Expr::col(Meta::Value).lt(VERSION))
-            .to_owned();
-        manager.exec_stmt(update).await
+        set_version(manager, VERSION).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {

@@ -6,7 +6,7 @@
 use super::super::schema::{
     EditReverts, Edits, Meta, PageEvents, RevertLinks, RevertSignals, Undone,
 };
-use super::{Columns, VERSION_ROW, index};
+use super::{Columns, VERSION_ROW, index, set_version};
 use sea_orm::sea_query::IntoIden;
 use sea_orm::{ConnectionTrait, DbErr};
 use sea_orm_migration::prelude::*;
@@ -158,18 +158,6 @@ impl MigrationTrait for RevertProvenance {
             .to_owned();
         manager.exec_stmt(update).await
     }
-}
-
-/// Records the schema version a migration brings the database to (never
-/// lowering it: a database may have run a later migration first).
-pub(super) async fn set_version(manager: &SchemaManager<'_>, version: i64) -> Result<(), DbErr> {
-    let update = Query::update()
-        .table(Meta::Table)
-        .value(Meta::Value, version)
-        .and_where(Expr::col(Meta::Name).eq(VERSION_ROW))
-        .and_where(Expr::col(Meta::Value).lt(version))
-        .to_owned();
-    manager.exec_stmt(update).await
 }
 
 #[cfg(all(test, feature = "sqlite"))]
