@@ -13,7 +13,7 @@ mod provenance;
 
 /// The schema version this code writes and reads. Every migration that changes the
 /// schema raises it, in `editgroups_meta`.
-pub(crate) const SCHEMA_VERSION: i64 = 5;
+pub(crate) const SCHEMA_VERSION: i64 = 7;
 
 /// The name of the row of `editgroups_meta` that holds the schema version.
 pub(crate) const VERSION_ROW: &str = "schema_version";
@@ -34,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(super::m0003_revert_tasks::Migration),
             Box::new(super::m0004_maintenance::Maintenance),
             Box::new(super::migration_edit_order::EditOrderIndex),
+            Box::new(super::m0007_batch_list_index::BatchListIndex),
         ]
     }
 
