@@ -348,3 +348,97 @@ async fn postgres_passes_the_maintenance_suite() {
 async fn mariadb_passes_the_maintenance_suite() {
     maintenance_conformance(Kind::Mysql).await;
 }
+
+/// Lists read a batch's tags in the same query as the batch (aggregated as
+/// JSON): tags recorded by inspection may hold any character, and come back
+/// whole, in every list and in a batch and its revert links, with batches that
+/// have none beside them.
+async fn tags_of_any_characters_read_back(kind: Kind) {
+    use editgroups_core::maintenance::{Inspection, InspectionMark};
+    use editgroups_core::{BatchQuery, MaintenanceStore};
+    let db = TestDb::new(kind, "tagchars").await;
+    let store = db.open().await;
+    let w = "tagchars";
+    let edits = ["odd", "plain"]
+        .iter()
+        .enumerate()
+        .map(|(i, uid)| {
+            attributed(
+                edit(w, i as u64 + 1).comment("/* wbeditentity-update:0| */ x"),
+                "OR",
+                uid,
+                "Ann",
+            )
+        })
+        .collect();
+    store.apply(chunk(w, "1", edits)).await.unwrap();
+    let bare = attributed(edit(w, 3), "OR", "bare", "Ann");
+    store.apply(chunk(w, "2", vec![bare])).await.unwrap();
+    let odd = [
+        "quote\"d",
+        "back\\slash",
+        "comma,and]bracket[",
+        "ünïcødé ✓",
+        "null\u{0}and\ttab",
+        "'single'",
+    ];
+    let key = BatchKey::new(w, "OR", "odd");
+    let inspection = Inspection {
+        mark: InspectionMark {
+            at: chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap(),
+            nb_edits: 1,
+            through: 1,
+        },
+        tags: odd.map(String::from).to_vec(),
+    };
+    // MariaDB and PostgreSQL text cannot hold NUL: a store may refuse that tag,
+    // but must not garble the others.
+    let recorded = match store.record_inspection(&key, &inspection).await {
+        Ok(_) => odd.to_vec(),
+        Err(_) => {
+            let kept: Vec<&str> = odd.iter().copied().filter(|t| !t.contains('\0')).collect();
+            let inspection = Inspection {
+                tags: kept.iter().map(|t| t.to_string()).collect(),
+                ..inspection
+            };
+            store.record_inspection(&key, &inspection).await.unwrap();
+            kept
+        }
+    };
+    let mut expected: Vec<String> = recorded.iter().map(|t| t.to_string()).collect();
+    expected.push("wbeditentity-update".to_owned());
+    editgroups_core::tags::sort_tags(&mut expected);
+    let listed = store
+        .list_batches(&BatchQuery::new().with_wiki(w))
+        .await
+        .unwrap();
+    let tags_of = |uid: &str| {
+        listed
+            .iter()
+            .find(|b| b.key.uid == uid)
+            .map(|b| b.tags.clone())
+    };
+    assert_eq!(tags_of("odd"), Some(expected.clone()), "{kind:?}");
+    assert_eq!(
+        tags_of("plain"),
+        Some(vec!["wbeditentity-update".to_owned()])
+    );
+    assert_eq!(tags_of("bare"), Some(Vec::new()), "a batch without tags");
+    let by_tag = store
+        .list_batches(&BatchQuery::new().with_wiki(w).with_tag(recorded[0]))
+        .await
+        .unwrap();
+    assert_eq!(by_tag.len(), 1);
+    assert_eq!(by_tag[0].tags, expected);
+    let one = store.batch(&key).await.unwrap().unwrap();
+    assert_eq!(one.tags, expected);
+    store.close().await.unwrap();
+    db.drop_db().await;
+}
+
+#[tokio::test]
+async fn tags_of_any_characters_read_back_on_every_backend() {
+    for kind in common::ALL {
+        tags_of_any_characters_read_back(kind).await;
+    }
+}

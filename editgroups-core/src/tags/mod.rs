@@ -56,7 +56,18 @@ pub struct TagInfo {
 }
 
 fn known_action(id: &str) -> Option<&'static (&'static str, &'static str, &'static str)> {
-    table::ACTIONS.iter().find(|(known, _, _)| *known == id)
+    // Pages look up every tag they show: a map rather than a walk of the table.
+    static BY_ID: std::sync::LazyLock<
+        foldhash::HashMap<&'static str, &'static (&'static str, &'static str, &'static str)>,
+    > = std::sync::LazyLock::new(|| {
+        let mut by_id = foldhash::HashMap::default();
+        for action in table::ACTIONS {
+            // The first entry of an id, as a walk of the table finds it.
+            by_id.entry(action.0).or_insert(action);
+        }
+        by_id
+    });
+    BY_ID.get(id).copied()
 }
 
 /// The priority of a tag id: change types 20, actions 10, languages and sites 5,

@@ -31,6 +31,15 @@ impl HttpError {
         }
     }
 
+    /// An answer could not be written (logged where it happened).
+    pub(crate) fn internal() -> Self {
+        Self {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            message: "the answer could not be written".to_owned(),
+            html: false,
+        }
+    }
+
     /// The store failed: logged in full, answered as 503 without the details
     /// (they may name hosts or users of the database).
     pub(crate) fn store(error: &StoreError) -> Self {

@@ -2,6 +2,7 @@
 //! JSON.
 
 use super::AppState;
+use super::cache::{Answer, ListKey, ListRoute, TIMELINE_MIN_EDITS, TimelineKey};
 use super::error::HttpError;
 use super::links::{Links, mount_path};
 use super::pages;
@@ -15,7 +16,9 @@ use axum::extract::{FromRequestParts, OriginalUri, RawPathParams, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use editgroups_core::{Batch, BatchKey, BatchQuery, BatchStore, Page, StoredEdit, TaskQuery};
+use editgroups_core::{
+    Batch, BatchKey, BatchQuery, BatchStore, Page, StoredEdit, TaskQuery, TimelineBucket,
+};
 use serde::Serialize;
 
 /// What every page handler reads from a request: its links (mount path, wiki),
@@ -181,38 +184,35 @@ fn prefers_json(accept: &str) -> bool {
     json > html
 }
 
-fn json<T: Serialize>(value: &T) -> Response {
+fn json_answer<T: Serialize>(value: &T) -> Result<Answer, HttpError> {
     match serde_json::to_vec(value) {
-        Ok(body) => (
-            [
-                (
-                    header::CONTENT_TYPE,
-                    HeaderValue::from_static("application/json"),
-                ),
-                (header::VARY, HeaderValue::from_static("Accept")),
-            ],
-            body,
-        )
-            .into_response(),
+        Ok(body) => Ok(Answer {
+            content_type: "application/json",
+            body: body.into(),
+        }),
         Err(e) => {
             tracing::error!(%e, "cannot serialise an answer");
-            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+            Err(HttpError::internal())
         }
     }
 }
 
+fn json<T: Serialize>(value: &T) -> Response {
+    match json_answer(value) {
+        Ok(answer) => answer.into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+fn html_answer(markup: maud::Markup) -> Answer {
+    Answer {
+        content_type: "text/html; charset=utf-8",
+        body: markup.into_string().into(),
+    }
+}
+
 fn html(markup: maud::Markup) -> Response {
-    (
-        [
-            (
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("text/html; charset=utf-8"),
-            ),
-            (header::VARY, HeaderValue::from_static("Accept")),
-        ],
-        markup.into_string(),
-    )
-        .into_response()
+    html_answer(markup).into_response()
 }
 
 /// The JSON envelope of a page of a list.
@@ -364,19 +364,42 @@ async fn batch_window(store: &dyn BatchStore, ctx: &Ctx) -> Result<Window<Batch>
     .await
 }
 
+/// A list's answer from the cache, or made and kept there.
+async fn cached_list<F>(
+    state: &AppState,
+    route: ListRoute,
+    json: bool,
+    ctx: &Ctx,
+    make: F,
+) -> Result<Response, HttpError>
+where
+    F: Future<Output = Result<Answer, HttpError>>,
+{
+    if !state.list_cache.enabled() {
+        return Ok(make.await?.into_response());
+    }
+    let key = ListKey::new(route, json, ctx);
+    if let Some(answer) = state.list_cache.get(&key) {
+        return Ok(answer.into_response());
+    }
+    let answer = make.await?;
+    state.list_cache.put(key, &answer);
+    Ok(answer.into_response())
+}
+
 /// `/`: the batch list, HTML or JSON.
 pub(crate) async fn list_page(State(state): State<AppState>, ctx: Ctx) -> Response {
     let wants_json = match ctx.wants_json() {
         Ok(j) => j,
         Err(e) => return e.into_page().into_response(),
     };
-    let answer = async {
+    let make = async {
         let window = batch_window(state.store.as_ref(), &ctx).await?;
         if wants_json {
-            return Ok(list_json(&ctx, "/", &window));
+            return list_json(&ctx, "/", &window);
         }
         let link = |p: &Option<Params>| p.as_ref().map(|p| ctx.link("/", p, false));
-        Ok(html(pages::list(
+        Ok(html_answer(pages::list(
             &ctx.links,
             &ctx.params,
             &window.items,
@@ -385,14 +408,14 @@ pub(crate) async fn list_page(State(state): State<AppState>, ctx: Ctx) -> Respon
             chrono::Utc::now(),
         )))
     };
-    answer
+    cached_list(&state, ListRoute::Page, wants_json, &ctx, make)
         .await
         .unwrap_or_else(|e: HttpError| if wants_json { e } else { e.into_page() }.into_response())
 }
 
-fn list_json(ctx: &Ctx, path: &str, window: &Window<Batch>) -> Response {
+fn list_json(ctx: &Ctx, path: &str, window: &Window<Batch>) -> Result<Answer, HttpError> {
     let link = |p: &Option<Params>| p.as_ref().map(|p| ctx.link(path, p, true));
-    json(&Envelope {
+    json_answer(&Envelope {
         next: link(&window.next),
         previous: link(&window.previous),
         results: window
@@ -409,8 +432,11 @@ pub(crate) async fn list_api(
     ctx: Ctx,
 ) -> Result<Response, HttpError> {
     ctx.json_only()?;
-    let window = batch_window(state.store.as_ref(), &ctx).await?;
-    Ok(list_json(&ctx, "/api/", &window))
+    let make = async {
+        let window = batch_window(state.store.as_ref(), &ctx).await?;
+        list_json(&ctx, "/api/", &window)
+    };
+    cached_list(&state, ListRoute::Api, true, &ctx, make).await
 }
 
 /// `/b/TOOL/`: the list of the tool's batches.
@@ -497,6 +523,30 @@ async fn batch_not_found(store: &dyn BatchStore, ctx: &Ctx, wants_json: bool) ->
         .into_response()
 }
 
+/// A batch's timeline, from the cache for a large batch whose figures have not
+/// changed since it was counted.
+async fn batch_timeline(
+    state: &AppState,
+    batch: &Batch,
+) -> Result<std::sync::Arc<[TimelineBucket]>, HttpError> {
+    let (buckets, width) = timeline::spans(batch);
+    let count = || {
+        state
+            .store
+            .edit_timeline(&batch.key, batch.started, width, buckets)
+    };
+    if batch.nb_edits < TIMELINE_MIN_EDITS {
+        return Ok(count().await?.into());
+    }
+    let key = TimelineKey::new(batch, width, buckets);
+    if let Some(spans) = state.timelines.get(&key) {
+        return Ok(spans);
+    }
+    let spans: std::sync::Arc<[TimelineBucket]> = count().await?.into();
+    state.timelines.put(key, spans.clone());
+    Ok(spans)
+}
+
 /// `/b/TOOL/UID/`: a batch, HTML or JSON.
 pub(crate) async fn batch_page(State(state): State<AppState>, ctx: Ctx) -> Response {
     let wants_json = match ctx.wants_json() {
@@ -514,10 +564,7 @@ pub(crate) async fn batch_page(State(state): State<AppState>, ctx: Ctx) -> Respo
                 &ctx.links, &batch, &edits, &reverts,
             )));
         }
-        let (buckets, width) = timeline::spans(&batch);
-        let spans = store
-            .edit_timeline(&key, batch.started, width, buckets)
-            .await?;
+        let spans = batch_timeline(&state, &batch).await?;
         let page = pages::BatchPage {
             batch: &batch,
             edits: &edits,

@@ -31,6 +31,8 @@
 //! `limit` (default 15, at most 500) and `offset` (at most 10,000); `next` and
 //! `previous` links carry the position (`after`/`before`), so that a deep page
 //! costs what the first costs. A bad parameter is a 400 with a message.
+//! The lists' answers are kept for [`Site::list_cache_milliseconds`] (a second
+//! by default): a list may show the store as it was that long ago.
 //!
 //! # Security
 //! Every value is escaped by the templates; `parsedcomment` (HTML from the wiki)
@@ -39,6 +41,7 @@
 //! and `X-Content-Type-Options: nosniff`. Requests have a time limit and a
 //! bounded number run at once; CSV streams at the pace the client reads.
 
+mod cache;
 mod comment;
 mod csv;
 mod error;
@@ -77,6 +80,10 @@ pub(crate) struct AppState {
     pub(crate) site: Arc<Site>,
     pub(crate) metrics: Arc<HttpMetrics>,
     pub(crate) stylesheet: Arc<str>,
+    /// The batch lists' answers of the last moment.
+    pub(crate) list_cache: Arc<cache::ListCache>,
+    /// The timelines of large batches, while their figures stay the same.
+    pub(crate) timelines: Arc<cache::TimelineCache>,
 }
 
 /// The web service over any batch store: pages, API, health and metrics.
@@ -131,7 +138,12 @@ fn build(
     let timeout = Duration::from_secs(site.request_timeout_seconds.max(1));
     let concurrency = site.max_concurrent_requests.max(1);
     let metrics = Arc::new(HttpMetrics::new(pipeline));
+    let list_cache = Arc::new(cache::ListCache::new(Duration::from_millis(
+        site.list_cache_milliseconds,
+    )));
     let state = AppState {
+        list_cache,
+        timelines: Arc::default(),
         store,
         tasks,
         site: Arc::new(site),

@@ -26,10 +26,17 @@ pub(crate) fn stylesheet() -> String {
     css
 }
 
+/// The colours of the tags, in the order of their classes.
+static COLORS: std::sync::LazyLock<Vec<&'static str>> = std::sync::LazyLock::new(tag_colors);
+
+/// The index of a tag colour's class.
+fn color_index(color: &str) -> usize {
+    COLORS.iter().position(|c| *c == color).unwrap_or(0)
+}
+
 /// The class of a tag's colour.
 fn color_class(color: &str) -> String {
-    let index = tag_colors().iter().position(|c| *c == color).unwrap_or(0);
-    format!("tc{index}")
+    format!("tc{}", color_index(color))
 }
 
 fn layout(links: &Links, title: &str, body: Markup) -> Markup {

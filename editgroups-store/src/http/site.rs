@@ -119,6 +119,11 @@ pub struct Site {
     pub request_timeout_seconds: u64,
     /// Requests handled at once; more wait.
     pub max_concurrent_requests: usize,
+    /// How long an answer of the batch lists (`/`, `/api/`, any filter or page)
+    /// is kept and served again, in milliseconds: the most a list can lag behind
+    /// the store. 0 keeps none. Batch pages, edits, exports and health are always
+    /// read afresh.
+    pub list_cache_milliseconds: u64,
 }
 
 impl Default for Site {
@@ -150,6 +155,7 @@ impl Default for Site {
             lag_limit_seconds: 3000,
             request_timeout_seconds: 30,
             max_concurrent_requests: 512,
+            list_cache_milliseconds: 1000,
         }
         .with_rules(&RuleSet::defaults())
     }

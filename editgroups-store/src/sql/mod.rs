@@ -21,6 +21,7 @@ mod error;
 mod load;
 mod m0003_revert_tasks;
 mod m0004_maintenance;
+mod m0007_batch_list_index;
 mod maintenance;
 mod migration;
 mod migration_edit_order;
