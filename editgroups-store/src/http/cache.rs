@@ -212,10 +212,12 @@ impl TimelineKey {
 /// as soon as its batch's figures change, and after [`TIMELINE_TTL`] in any case
 /// (a change that leaves every figure as it was, such as an edit reverted while
 /// another is restored, shows within that time).
+/// A timeline with the time it was counted.
+type CountedTimeline = (Instant, Arc<[TimelineBucket]>);
+
 #[derive(Debug, Default)]
 pub(crate) struct TimelineCache {
-    entries:
-        Mutex<HashMap<TimelineKey, (Instant, Arc<[TimelineBucket]>), foldhash::fast::RandomState>>,
+    entries: Mutex<HashMap<TimelineKey, CountedTimeline, foldhash::fast::RandomState>>,
 }
 
 impl TimelineCache {
