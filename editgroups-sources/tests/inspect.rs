@@ -416,14 +416,7 @@ async fn the_inspector_tags_batches_in_sqlite() {
 #[tokio::test]
 async fn samples_are_bounded_and_newest_first() {
     let fake = FakeWikibase::start().await;
-    let store = MemoryStore::new();
-    let edits: Vec<ChunkEdit> = (1..=30)
-        .map(|n| opaque(n, 1_000 + n as i64, n * 10, n * 10 + 1))
-        .collect();
-    for n in 1..=30u64 {
-        fake.add_diff(n * 10, n * 10 + 1, Diff::Html(fixture("death.html")));
-    }
-    store.apply(chunk("s", "1", edits)).await.unwrap();
+    let store = opaque_edits(&fake, 30).await;
     let mut config = config(Duration::ZERO);
     config.max_diffs = 4;
     let inspector = Inspector::new(client(&fake), config);
@@ -534,21 +527,24 @@ fn the_default_pace_is_half_a_second() {
     assert_eq!(InspectorConfig::new("wikidatawiki").pace, DEFAULT_PACE);
 }
 
-/// One opaque edit of batch OR/abc, diffing 10 → 11, in a fresh store.
-async fn one_opaque_edit(fake: &FakeWikibase) -> MemoryStore {
-    fake.add_diff(10, 11, Diff::Html(fixture("death.html")));
+/// A fresh store holding `count` opaque edits of batch OR/abc, the nth at
+/// second 1,000 + n and diffing 10n → 10n + 1 on the fake wiki.
+async fn opaque_edits(fake: &FakeWikibase, count: u64) -> MemoryStore {
+    let edits: Vec<ChunkEdit> = (1..=count)
+        .map(|n| opaque(n, 1_000 + n as i64, n * 10, n * 10 + 1))
+        .collect();
+    for n in 1..=count {
+        fake.add_diff(n * 10, n * 10 + 1, Diff::Html(fixture("death.html")));
+    }
     let store = MemoryStore::new();
-    store
-        .apply(chunk("s", "1", vec![opaque(1, 1_000, 10, 11)]))
-        .await
-        .unwrap();
+    store.apply(chunk("s", "1", edits)).await.unwrap();
     store
 }
 
 #[tokio::test]
 async fn the_client_retries_timeouts_and_gives_up_on_lag_for_the_round() {
     let fake = FakeWikibase::start().await;
-    let store = one_opaque_edit(&fake).await;
+    let store = opaque_edits(&fake, 1).await;
     let client = MediaWikiClient::builder(fake.url())
         .user_agent(AGENT)
         .max_retries(Some(2))
@@ -604,7 +600,7 @@ async fn a_wiki_refusing_connections_stops_the_round() {
     let url = format!("http://{}/w/api.php", closed.local_addr().unwrap());
     drop(closed);
     let fake = FakeWikibase::start().await;
-    let store = one_opaque_edit(&fake).await;
+    let store = opaque_edits(&fake, 1).await;
     let client = MediaWikiClient::builder(url)
         .user_agent(AGENT)
         .max_retries(Some(1))
@@ -636,14 +632,7 @@ async fn a_wiki_refusing_connections_stops_the_round() {
 #[tokio::test]
 async fn the_inspector_shares_the_client_and_paces_only_its_own_reads() {
     let fake = FakeWikibase::start().await;
-    let store = MemoryStore::new();
-    let edits: Vec<ChunkEdit> = (1..=4)
-        .map(|n| opaque(n, 1_000 + n as i64, n * 10, n * 10 + 1))
-        .collect();
-    for n in 1..=4u64 {
-        fake.add_diff(n * 10, n * 10 + 1, Diff::Html(fixture("death.html")));
-    }
-    store.apply(chunk("s", "1", edits)).await.unwrap();
+    let store = opaque_edits(&fake, 4).await;
     let shared = client(&fake);
     let pace = Duration::from_millis(250);
     let inspector = Inspector::new(shared.clone(), config(pace));
