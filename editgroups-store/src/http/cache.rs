@@ -137,6 +137,11 @@ impl ListCache {
             return;
         }
         let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        // An answer replaced gives its room back first, so the bounds hold
+        // for replacements too.
+        if let Some(old) = entries.map.remove(&key) {
+            entries.bytes -= old.answer.body.len();
+        }
         let full = |e: &Entries| e.map.len() >= MAX_ENTRIES || e.bytes + size > MAX_BYTES;
         if full(&entries) {
             let ttl = self.ttl;
@@ -148,7 +153,7 @@ impl ListCache {
                 }
                 fresh
             });
-            if full(&entries) && !entries.map.contains_key(&key) {
+            if full(&entries) {
                 return;
             }
         }
@@ -156,9 +161,7 @@ impl ListCache {
             stored: Instant::now(),
             answer: answer.clone(),
         };
-        if let Some(old) = entries.map.insert(key, entry) {
-            entries.bytes -= old.answer.body.len();
-        }
+        entries.map.insert(key, entry);
         entries.bytes += size;
     }
 
