@@ -7,7 +7,7 @@
 mod common;
 
 use common::{Kind, TestDb};
-use editgroups_core::testing::{attributed, chunk, edit};
+use editgroups_core::testing::{attributed, chunk, edit, unattributed};
 use editgroups_core::{BatchKey, BatchStore, RevertTaskStore, StoreError};
 use editgroups_store::{SqlStore, open_store};
 use sea_orm::ConnectionTrait;
@@ -106,6 +106,70 @@ async fn old_databases_gain_the_task_tables(kind: Kind) {
     assert_eq!(version, 3);
     store.close().await.unwrap();
     db.drop_db().await;
+}
+
+/// A database written before edits were counted by minute (schema version 7)
+/// gains the counts of its stored edits when opened: a timeline in whole
+/// minutes counts them, reverted ones too.
+async fn old_databases_gain_the_minute_counts(kind: Kind) {
+    let db = TestDb::new(kind, "m0008").await;
+    let store = db.open().await;
+    let w = "w";
+    let mut edits: Vec<_> = [(1, 6_000), (2, 6_070), (3, 6_130), (4, 9_000)]
+        .map(|(rcid, at)| attributed(edit(w, rcid).at(at), "OR", "abc", "Ann"))
+        .to_vec();
+    edits.push(unattributed(
+        edit(w, 9).at(9_100).comment("/* undo:0||21|Ann */"),
+    ));
+    store.apply(chunk("s", "1", edits)).await.unwrap();
+    for sql in [
+        "DROP TABLE editgroups_batch_minutes",
+        "DELETE FROM editgroups_migrations WHERE version = 'm0008_batch_minutes'",
+        "UPDATE editgroups_meta SET value = 7 WHERE name = 'schema_version'",
+    ] {
+        store.connection().execute_unprepared(sql).await.unwrap();
+    }
+    store.close().await.unwrap();
+    let store = db.open().await;
+    let key = BatchKey::new(w, "OR", "abc");
+    let start = chrono::DateTime::from_timestamp(6_000, 0).unwrap();
+    let timeline = store
+        .edit_timeline(&key, start, 60_000_000, 4)
+        .await
+        .unwrap();
+    let b = |edits, reverted| editgroups_core::TimelineBucket { edits, reverted };
+    assert_eq!(timeline, [b(1, 0), b(1, 1), b(1, 0), b(1, 0)]);
+    assert_eq!(
+        store
+            .connection()
+            .query_one_raw(sea_orm::Statement::from_string(
+                store.backend(),
+                "SELECT value FROM editgroups_meta WHERE name = 'schema_version'",
+            ))
+            .await
+            .unwrap()
+            .unwrap()
+            .try_get_by_index::<i64>(0)
+            .unwrap(),
+        8
+    );
+    store.close().await.unwrap();
+    db.drop_db().await;
+}
+
+#[tokio::test]
+async fn sqlite_databases_gain_the_minute_counts() {
+    old_databases_gain_the_minute_counts(Kind::SqliteFile).await;
+}
+
+#[tokio::test]
+async fn postgres_databases_gain_the_minute_counts() {
+    old_databases_gain_the_minute_counts(Kind::Postgres).await;
+}
+
+#[tokio::test]
+async fn mariadb_databases_gain_the_minute_counts() {
+    old_databases_gain_the_minute_counts(Kind::Mysql).await;
 }
 
 #[tokio::test]

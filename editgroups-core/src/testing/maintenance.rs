@@ -192,6 +192,23 @@ pub async fn archival_keeps_the_newest_edits_and_the_statistics<S: Maintained + 
     );
     // Ties at the boundary: rc ids 104 and 105 share a second; 105 is kept.
     assert!(expected.contains(&105) && !expected.contains(&104));
+    // The timeline counts the kept edits, in whole minutes too (which SQL stores
+    // count from their edits per minute).
+    let kept_reverted = kept.iter().filter(|e| e.reverted).count() as u64;
+    let epoch = chrono::DateTime::UNIX_EPOCH;
+    for width in [60_000_000, 7_000_000] {
+        match store.edit_timeline(&key, epoch, width, 1).await {
+            Ok(t) => assert_eq!(
+                t,
+                [crate::TimelineBucket {
+                    edits: 10,
+                    reverted: kept_reverted
+                }],
+                "spans of {width} µs"
+            ),
+            Err(e) => panic!("edit_timeline: {e}"),
+        }
+    }
     let listed = match store.list_batches(&BatchQuery::new().with_wiki(w)).await {
         Ok(list) => list,
         Err(e) => panic!("list_batches: {e}"),

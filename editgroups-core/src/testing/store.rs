@@ -34,6 +34,7 @@ pub async fn run_all(store: &dyn BatchStore) {
     batch_edits_are_newest_first(store).await;
     batch_edits_resume_after_a_position(store).await;
     timeline_counts_edits_per_span(store).await;
+    timeline_of_whole_minutes_counts_later_reverts(store).await;
     tools_count_batches_and_authors(store).await;
     large_ids_round_trip(store).await;
     awkward_text_round_trips(store).await;
@@ -996,6 +997,64 @@ pub async fn batch_edits_resume_after_a_position(store: &dyn BatchStore) {
             .batch_edits_after(&BatchKey::new(w, "OR", "missing"), None, 0)
             .await
             .is_ok_and(|e| e.is_empty())
+    );
+}
+
+/// A timeline in spans of whole minutes from a whole minute (which stores may
+/// count from edits per minute) counts each edit in its span, and edits reverted
+/// in the same chunk and in later chunks as reverted.
+pub async fn timeline_of_whole_minutes_counts_later_reverts(store: &dyn BatchStore) {
+    let w = "suite-minutes";
+    // Minute 100 starts at 6,000 s.
+    let times = [6_000, 6_030, 6_059, 6_060, 6_179, 6_180, 6_500, 9_000];
+    let edits: Vec<ChunkEdit> = times
+        .iter()
+        .zip(1u64..)
+        .map(|(&at, rcid)| attributed(edit(w, rcid).at(at), "OR", "m1", "A"))
+        .collect();
+    let undo = |rcid: u64, undone: u64| {
+        unattributed(
+            edit(w, rcid)
+                .at(9_500)
+                .comment(&format!("/* undo:0||{}|A */", undone * 10 + 1)),
+        )
+    };
+    let mut first: Vec<ChunkEdit> = edits[..6].to_vec();
+    first.push(undo(20, 2));
+    apply(store, chunk(w, "1", first)).await;
+    let mut second: Vec<ChunkEdit> = edits[6..].to_vec();
+    second.extend([undo(21, 4), undo(22, 7)]);
+    apply(store, chunk(w, "2", second)).await;
+    apply(store, chunk(w, "3", vec![undo(23, 1)])).await;
+    let key = BatchKey::new(w, "OR", "m1");
+    let timeline = |start: i64, width_minutes: i64, buckets: usize| {
+        let key = key.clone();
+        async move {
+            let start = chrono::DateTime::from_timestamp(start, 0).unwrap_or_default();
+            match store
+                .edit_timeline(&key, start, width_minutes * 60_000_000, buckets)
+                .await
+            {
+                Ok(t) => t,
+                Err(e) => panic!("edit_timeline: {e}"),
+            }
+        }
+    };
+    let b = |edits, reverted| TimelineBucket { edits, reverted };
+    // [6000, 6120): 1, 2, 3, 4 (1, 2 and 4 reverted); [6120, 6240): 5, 6;
+    // nothing in [6240, 6360); 7 (reverted) and 8 in the last span.
+    assert_eq!(
+        timeline(6_000, 2, 4).await,
+        [b(4, 3), b(2, 0), b(0, 0), b(2, 1)]
+    );
+    // Spans before the first edit are empty; the last takes what lies beyond.
+    assert_eq!(timeline(5_880, 1, 3).await, [b(0, 0), b(0, 0), b(8, 4)]);
+    // Edits before the start count in the first span.
+    assert_eq!(timeline(6_060, 1, 2).await, [b(4, 3), b(4, 1)]);
+    assert_eq!(
+        timeline(0, 60, 3).await,
+        [b(0, 0), b(7, 4), b(1, 0)],
+        "hours from the epoch: 6,000 s to 6,500 s are in the second"
     );
 }
 

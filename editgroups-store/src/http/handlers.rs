@@ -529,11 +529,12 @@ async fn batch_timeline(
     state: &AppState,
     batch: &Batch,
 ) -> Result<std::sync::Arc<[TimelineBucket]>, HttpError> {
-    let (buckets, width) = timeline::spans(batch);
+    let spans = timeline::spans(batch);
+    let (buckets, width) = (spans.count, spans.width_micros);
     let count = || {
         state
             .store
-            .edit_timeline(&batch.key, batch.started, width, buckets)
+            .edit_timeline(&batch.key, spans.start, width, buckets)
     };
     if batch.nb_edits < TIMELINE_MIN_EDITS {
         return Ok(count().await?.into());

@@ -2,6 +2,7 @@
 //! to its end, reverted edits in another colour.
 
 use super::views::utc;
+use editgroups_core::edit::Timestamp;
 use editgroups_core::{Batch, TimelineBucket};
 use maud::{Markup, html};
 
@@ -13,25 +14,73 @@ const HEIGHT: f64 = 100.0;
 /// Room under the bars for the time labels.
 const LABELS: f64 = 18.0;
 
-/// How a batch's time is cut: (number of spans, span width in microseconds).
-/// The span from the first to the last edit is widened by a second, so that the
-/// last edit falls inside the last span.
-pub(crate) fn spans(batch: &Batch) -> (usize, i64) {
+/// A minute in microseconds.
+const MINUTE_MICROS: i64 = 60_000_000;
+
+/// How a batch's time is cut into spans.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Spans {
+    /// Where the first span starts (at or before the batch's first edit).
+    pub(crate) start: Timestamp,
+    /// How many spans.
+    pub(crate) count: usize,
+    /// The width of each, in microseconds.
+    pub(crate) width_micros: i64,
+}
+
+/// How a batch's time is cut. The time from the first to the last edit is
+/// widened by a second, so that the last edit falls inside the last span.
+///
+/// A batch of an hour or more is cut into whole minutes from the minute of its
+/// first edit (30 to 60 spans): SQL stores count those from their edits per
+/// minute, without reading a large batch's edits. A shorter batch is cut into
+/// up to 60 equal spans from its first edit.
+pub(crate) fn spans(batch: &Batch) -> Spans {
+    let started = batch.started.timestamp_micros();
+    let ended = batch.ended.timestamp_micros().max(started);
+    let max = MAX_BUCKETS as i64;
+    let origin = started - started.rem_euclid(MINUTE_MICROS);
+    let total = ended.saturating_sub(origin).saturating_add(1_000_000);
+    if started >= 0 && total >= max * MINUTE_MICROS {
+        let minutes = ceil_div(ceil_div(total, max), MINUTE_MICROS);
+        let width = minutes.saturating_mul(MINUTE_MICROS);
+        if let Some(start) = chrono::DateTime::from_timestamp_micros(origin) {
+            return Spans {
+                start,
+                count: usize::try_from(ceil_div(total, width))
+                    .unwrap_or(MAX_BUCKETS)
+                    .clamp(1, MAX_BUCKETS),
+                width_micros: width,
+            };
+        }
+    }
     let seconds = batch.duration_seconds().max(0) + 1;
-    let buckets = usize::try_from(seconds)
+    let count = usize::try_from(seconds)
         .unwrap_or(MAX_BUCKETS)
         .clamp(1, MAX_BUCKETS);
     let total = seconds.saturating_mul(1_000_000);
-    let count = i64::try_from(buckets).unwrap_or(1);
-    // Rounded up, so that `buckets` spans cover the whole.
-    (buckets, (total + count - 1) / count)
+    Spans {
+        start: batch.started,
+        count,
+        width_micros: ceil_div(total, i64::try_from(count).unwrap_or(1)),
+    }
+}
+
+/// `a / b` rounded up, for positive numbers.
+fn ceil_div(a: i64, b: i64) -> i64 {
+    let b = b.max(1);
+    a / b + i64::from(a % b != 0)
 }
 
 /// The SVG.
 pub(crate) fn render(batch: &Batch, timeline: &[TimelineBucket]) -> Markup {
     let highest = timeline.iter().map(|b| b.edits).max().unwrap_or(0).max(1) as f64;
     let bar = WIDTH / timeline.len().max(1) as f64;
-    let (_, width_micros) = spans(batch);
+    let Spans {
+        start: first,
+        width_micros,
+        ..
+    } = spans(batch);
     let height = |count: u64| count as f64 / highest * HEIGHT;
     let total: u64 = timeline.iter().map(|b| b.edits).sum();
     let reverted: u64 = timeline.iter().map(|b| b.reverted).sum();
@@ -47,7 +96,7 @@ pub(crate) fn render(batch: &Batch, timeline: &[TimelineBucket]) -> Markup {
             @for (i, bucket) in timeline.iter().enumerate() {
                 @let x = i as f64 * bar;
                 @let kept = bucket.edits.saturating_sub(bucket.reverted);
-                @let start = batch.started + chrono::Duration::microseconds(width_micros.saturating_mul(i as i64));
+                @let start = first + chrono::Duration::microseconds(width_micros.saturating_mul(i as i64));
                 @if bucket.edits > 0 {
                     g {
                         title { (utc(start)) ": " (bucket.edits) " edits, " (bucket.reverted) " reverted" }
@@ -95,13 +144,46 @@ mod tests {
         }
     }
 
+    fn short(count: usize, width_micros: i64) -> Spans {
+        Spans {
+            start: batch(0).started,
+            count,
+            width_micros,
+        }
+    }
+
     #[test]
-    fn spans_cover_the_batch() {
-        assert_eq!(spans(&batch(0)), (1, 1_000_000));
-        assert_eq!(spans(&batch(9)), (10, 1_000_000));
-        let (n, width) = spans(&batch(3_600));
-        assert_eq!(n, MAX_BUCKETS);
-        assert!(width * n as i64 >= 3_601_000_000);
+    fn short_batches_are_cut_from_their_first_edit() {
+        assert_eq!(spans(&batch(0)), short(1, 1_000_000));
+        assert_eq!(spans(&batch(9)), short(10, 1_000_000));
+        assert_eq!(spans(&batch(599)), short(60, 10_000_000));
+        // 59 minutes from 16:40 past the epoch: the last edit at 75:40, short.
+        let s = spans(&batch(59 * 60));
+        assert_eq!((s.start, s.count), (batch(0).started, 60));
+    }
+
+    #[test]
+    fn long_batches_are_cut_into_whole_minutes() {
+        for seconds in [3_600, 3_601, 7_199, 7_200, 86_400 * 3 + 17, 86_400 * 400] {
+            let b = batch(seconds);
+            let s = spans(&b);
+            let start = s.start.timestamp_micros();
+            assert_eq!(
+                start, 960_000_000,
+                "{seconds}: the minute of the first edit"
+            );
+            assert_eq!(s.width_micros % MINUTE_MICROS, 0, "{seconds}");
+            assert!((30..=MAX_BUCKETS).contains(&s.count), "{seconds}: {s:?}");
+            let end = b.ended.timestamp_micros();
+            assert!(
+                start + s.width_micros * s.count as i64 > end,
+                "{seconds}: {s:?}"
+            );
+            assert!(
+                start + s.width_micros * (s.count as i64 - 1) <= end,
+                "{seconds}: no empty span after the last edit: {s:?}"
+            );
+        }
     }
 
     #[test]

@@ -619,6 +619,9 @@ async fn archive_rows(
             .await
             .map_err(|e| db_error("removing archived edits", e))?
             .rows_affected();
+        super::minutes::rebuild(txn, Some(id))
+            .await
+            .map_err(|e| db_error("counting the kept edits by minute", e))?;
     }
     let flag = Query::update()
         .table(Batches::Table)

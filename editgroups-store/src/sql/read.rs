@@ -427,6 +427,10 @@ pub(crate) async fn edit_timeline<C: ConnectionTrait>(
         return Ok(timeline);
     };
     let width = Ord::max(width_micros, 1);
+    if super::minutes::counts_by_minutes(micros(start), width) {
+        super::minutes::timeline(db, id, micros(start), width, &mut timeline).await?;
+        return Ok(timeline);
+    }
     if buckets <= RANGE_BUCKETS {
         return timeline_by_ranges(db, id, start, width, timeline).await;
     }

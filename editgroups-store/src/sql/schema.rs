@@ -191,3 +191,18 @@ pub(crate) enum Inspections {
     NbEdits,
     ThroughId,
 }
+
+/// Each batch's edits and reverted edits per minute of their time (migration
+/// m0008): a large batch's timeline without reading its edits. Always the
+/// count of the batch's stored edits, minute by minute.
+#[derive(Debug, Clone, Copy, DeriveIden)]
+pub(crate) enum BatchMinutes {
+    #[sea_orm(iden = "editgroups_batch_minutes")]
+    Table,
+    BatchId,
+    /// The edits' time in whole minutes since the Unix epoch (`timestamp_us`
+    /// divided by 60,000,000, rounded toward zero as SQL divides).
+    Minute,
+    Edits,
+    Reverted,
+}

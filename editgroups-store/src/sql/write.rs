@@ -6,6 +6,7 @@ use super::bulk::{self, Col, Conflict};
 use super::cache::{Cache, CachedBatch};
 use super::error::{backend as store_error, db_error};
 use super::load::{Loaded, read_tools};
+use super::minutes::{self, MinuteCounts};
 use super::read::micros;
 use super::schema::{
     BatchPages, BatchTags, Batches, Cursors, EditReverts, Edits, OtherEvents, RevertLinks,
@@ -504,8 +505,11 @@ impl<'t> Writer<'t> {
             "recording what reverted edits",
         )
         .await?;
+        let mut minutes = MinuteCounts::default();
         for (wiki, rcids) in newly {
             for part in &in_chunks(txn.get_database_backend(), &rcids) {
+                // Read before the update: the rows it turns, by minute.
+                minutes::count_unreverted(txn, wiki, part, &mut minutes).await?;
                 let update = Query::update()
                     .table(Edits::Table)
                     .value(Edits::Reverted, true)
@@ -517,6 +521,7 @@ impl<'t> Writer<'t> {
                     .map_err(|e| db_error("marking reverted edits", e))?;
             }
         }
+        minutes.write(txn).await?;
         let mut links = Vec::new();
         for link in &self.decision.links {
             let (Some(&batch), Some(reverting)) =
@@ -666,6 +671,7 @@ impl<'t> Writer<'t> {
         } = self;
         let mut stored = decision.edits.into_iter().peekable();
         let mut edits = Vec::with_capacity(stored.len());
+        let mut minutes = MinuteCounts::default();
         for (i, item) in chunk.edits.into_iter().enumerate() {
             let Some(new) = stored.next_if(|n| n.index == i) else {
                 continue;
@@ -696,8 +702,10 @@ impl<'t> Writer<'t> {
                     },
                 ));
             }
+            minutes.edit(batch, micros(edit.timestamp), new.reverted_by.is_some());
             edits.push((edit, batch, new.reverted_by.is_some()));
         }
+        minutes.write(txn).await?;
         let rows = edits
             .into_iter()
             .map(|(e, batch, reverted)| edit_row(e, batch, reverted));
