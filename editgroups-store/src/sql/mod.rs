@@ -8,6 +8,7 @@
 //! - `cache`: what the store remembers of its own commits between chunks;
 //! - `checkpoint`: SQLite checkpoints beside the writer;
 //! - `read`: queries;
+//! - `minutes`: each batch's edits per minute, for timelines (`m0008_batch_minutes`);
 //! - `tasks`: revert tasks (migration `m0003_revert_tasks`);
 //! - `maintenance`: inspection marks and archival (schema: `m0004_maintenance`);
 //! - `error`: driver errors as [`StoreError`]s.
