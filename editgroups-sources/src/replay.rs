@@ -9,6 +9,7 @@ use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
 use std::path::PathBuf;
+use std::sync::Arc;
 
 const CURSOR_KIND: &str = "replay";
 const CURSOR_VERSION: u32 = 1;
@@ -148,6 +149,7 @@ impl EditSource for ReplaySource {
             }),
             Err(e) => return Box::pin(futures::stream::once(async { Err(e) })),
         };
+        let labels: Arc<[String]> = self.inputs.iter().map(ReplayInput::label).collect();
         let state = ReadState {
             inputs: self.inputs.clone(),
             parser: self.parser.clone(),
@@ -156,14 +158,17 @@ impl EditSource for ReplaySource {
             reader: None,
             line: Vec::new(),
             before_line: None,
-            ready: VecDeque::new(),
+            labels,
             done: false,
-            parse_threads: std::thread::available_parallelism().map_or(1, |n| n.get().min(2)),
         };
+        let parse_threads = std::thread::available_parallelism()
+            .map_or(1, |n| n.get().clamp(1, MAX_BATCHES_PARSING));
         Box::pin(futures::stream::unfold(
             ReadAhead {
                 idle: Some(state),
-                in_flight: None,
+                reading: None,
+                parsing: VecDeque::new(),
+                parse_threads,
                 batch: VecDeque::new(),
             },
             |mut ahead| async move {
@@ -174,66 +179,111 @@ impl EditSource for ReplaySource {
     }
 }
 
-/// Reads the next lines on a blocking thread while the consumer works through
-/// the lines read before, so that reading and parsing run in parallel with
-/// storing. At most one batch of [`LINES_PER_READ`] lines waits ahead.
+/// Reads the next lines on a blocking thread, and parses the batches read on
+/// other blocking threads, while the consumer works through the items before
+/// them: reading, parsing (most of a replay's work, on as many cores as the
+/// machine has, up to [`MAX_BATCHES_PARSING`]) and storing all run at once.
+/// Batches are handed out in the order they were read.
 struct ReadAhead {
     /// The reader, when no read is in flight.
     idle: Option<ReadState>,
-    /// The read in flight, which gives the reader back.
-    in_flight: Option<tokio::task::JoinHandle<ReadState>>,
-    /// Items read and not yet handed out.
+    /// The read in flight, which gives the reader back with the batch it read.
+    reading: Option<tokio::task::JoinHandle<(ReadState, Batch)>>,
+    /// Batches being parsed, oldest first.
+    parsing: VecDeque<tokio::task::JoinHandle<Vec<Result<SourceItem, SourceError>>>>,
+    /// How many batches may be parsed at once.
+    parse_threads: usize,
+    /// Items parsed and not yet handed out.
     batch: VecDeque<Result<SourceItem, SourceError>>,
 }
+
+/// Batches parsed at once, at most: one per core, up to this.
+const MAX_BATCHES_PARSING: usize = 4;
 
 impl ReadAhead {
     async fn next(&mut self) -> Option<Result<SourceItem, SourceError>> {
         loop {
-            self.start_read();
             if let Some(item) = self.batch.pop_front() {
+                self.start_read();
                 return Some(item);
             }
-            let mut state = match self.in_flight.take() {
-                Some(read) => match read.await {
-                    Ok(state) => state,
-                    Err(e) => {
-                        self.idle = None;
-                        return Some(Err(SourceError::Other {
-                            source_kind: CURSOR_KIND,
-                            error: Box::new(e),
-                        }));
-                    }
-                },
-                None => {
-                    // No runtime to read on: read here.
-                    let mut state = self.idle.take()?;
-                    if state.done && state.ready.is_empty() {
-                        return None;
-                    }
-                    state.fill();
-                    state
+            let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+                // No runtime to read on: read and parse here.
+                let state = self.idle.as_mut()?;
+                if state.done {
+                    return None;
                 }
+                let read = state.read();
+                self.batch = read.parse(&state.parser, &state.labels).into();
+                continue;
             };
-            self.batch = std::mem::take(&mut state.ready);
-            if state.done && self.batch.is_empty() {
-                return None;
+            if self.reading.as_ref().is_some_and(|r| r.is_finished()) {
+                self.collect_read(&runtime).await;
+                continue;
             }
-            self.idle = Some(state);
+            self.start_read();
+            if let Some(parse) = self.parsing.pop_front() {
+                match parse.await {
+                    Ok(items) => self.batch = items.into(),
+                    Err(e) => return Some(Err(self.failed(e))),
+                }
+                continue;
+            }
+            if self.reading.is_some() {
+                self.collect_read(&runtime).await;
+                continue;
+            }
+            return None;
         }
     }
 
-    /// Sends the idle reader off to read the next lines, on a Tokio runtime.
+    /// Takes the reader back from the read in flight, and sends its batch off to be
+    /// parsed.
+    async fn collect_read(&mut self, runtime: &tokio::runtime::Handle) {
+        let Some(reading) = self.reading.take() else {
+            return;
+        };
+        match reading.await {
+            Ok((state, read)) => {
+                let (parser, labels) = (state.parser.clone(), Arc::clone(&state.labels));
+                self.parsing
+                    .push_back(runtime.spawn_blocking(move || read.parse(&parser, &labels)));
+                self.idle = Some(state);
+            }
+            Err(e) => {
+                let error = self.failed(e);
+                self.batch.push_back(Err(error));
+            }
+        }
+    }
+
+    /// A read or parse that did not finish: the replay ends there.
+    fn failed(&mut self, error: tokio::task::JoinError) -> SourceError {
+        self.idle = None;
+        self.reading = None;
+        self.parsing.clear();
+        SourceError::Other {
+            source_kind: CURSOR_KIND,
+            error: Box::new(error),
+        }
+    }
+
+    /// Sends the idle reader off to read the next lines, on a Tokio runtime, when
+    /// fewer batches than there are parsing threads wait.
     fn start_read(&mut self) {
-        if self.in_flight.is_some() || self.idle.as_ref().is_none_or(|s| s.done) {
+        if self.reading.is_some()
+            || self.parsing.len() >= self.parse_threads
+            || self.idle.as_ref().is_none_or(|s| s.done)
+        {
             return;
         }
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
             return;
         };
         if let Some(mut state) = self.idle.take() {
-            self.in_flight = Some(runtime.spawn_blocking(move || {
-                state.fill();
-                state
+            self.reading = Some(runtime.spawn_blocking(move || {
+                let read = state.read();
+                (state, read)
             }));
         }
     }
@@ -259,10 +309,9 @@ struct ReadState {
     line: Vec<u8>,
     /// The position before the last line read, when that line had no newline.
     before_line: Option<Position>,
-    ready: VecDeque<Result<SourceItem, SourceError>>,
+    /// The inputs' names, for messages.
+    labels: Arc<[String]>,
     done: bool,
-    /// Threads that parse a batch: two where the machine has two cores.
-    parse_threads: usize,
 }
 
 enum Line {
@@ -287,14 +336,16 @@ enum Pending {
     Item(Result<SourceItem, SourceError>),
 }
 
-/// Lines of a batch below which parsing stays on one thread.
-const MIN_LINES_TO_SPLIT: usize = 256;
+/// Lines read and not parsed yet.
+struct Batch {
+    /// The lines' bytes, one after the other.
+    arena: Vec<u8>,
+    reads: Vec<Pending>,
+}
 
 impl ReadState {
-    /// Reads up to [`LINES_PER_READ`] lines into `ready` (blocking), then parses
-    /// them, on two threads when the machine has two cores: parsing is most of a
-    /// replay's work.
-    fn fill(&mut self) {
+    /// Reads up to [`LINES_PER_READ`] lines (blocking).
+    fn read(&mut self) -> Batch {
         let mut arena = Vec::with_capacity(LINES_PER_READ * 1024);
         let mut reads = Vec::with_capacity(LINES_PER_READ);
         let mut lines = 0;
@@ -362,61 +413,34 @@ impl ReadState {
                 }
             }
         }
-        let parsed = self.parse(&arena, reads);
-        self.ready.extend(parsed);
+        Batch { arena, reads }
     }
+}
 
-    /// The items of a batch of reads, in order.
-    fn parse(&self, arena: &[u8], mut reads: Vec<Pending>) -> Vec<Result<SourceItem, SourceError>> {
-        let (inputs, parser) = (&self.inputs, &self.parser);
-        let all = |reads: Vec<Pending>| -> Vec<Result<SourceItem, SourceError>> {
-            reads
-                .into_iter()
-                .filter_map(|read| match read {
-                    Pending::Item(item) => Some(item),
-                    Pending::Line {
-                        bytes,
-                        input,
-                        line,
-                        resume,
-                    } => {
-                        let label = inputs.get(input).map(ReplayInput::label);
-                        let text = arena.get(bytes).unwrap_or_default();
-                        let label = label.as_deref().unwrap_or("?");
-                        item(parser, label, line, resume, text).map(Ok)
-                    }
-                })
-                .collect()
-        };
-        if reads.len() < MIN_LINES_TO_SPLIT || self.parse_threads < 2 {
-            return all(reads);
-        }
-        let second = std::sync::Mutex::new(Some(reads.split_off(reads.len() / 2)));
-        let take = || {
-            second
-                .lock()
-                .ok()
-                .and_then(|mut s| s.take())
-                .unwrap_or_default()
-        };
-        std::thread::scope(|scope| {
-            let other = std::thread::Builder::new()
-                .name("replay-parse".into())
-                .spawn_scoped(scope, || all(take()));
-            let mut items = all(reads);
-            match other {
-                Ok(other) => match other.join() {
-                    Ok(rest) => items.extend(rest),
-                    Err(_) => items.push(Err(SourceError::Other {
-                        source_kind: CURSOR_KIND,
-                        error: "a parsing thread panicked".into(),
-                    })),
-                },
-                // No thread to be had: the second half is parsed here too.
-                Err(_) => items.extend(all(take())),
-            }
-            items
-        })
+impl Batch {
+    /// The items of the lines, in order.
+    fn parse(
+        self,
+        parser: &RecentChangeParser,
+        labels: &[String],
+    ) -> Vec<Result<SourceItem, SourceError>> {
+        let arena = self.arena;
+        self.reads
+            .into_iter()
+            .filter_map(|read| match read {
+                Pending::Item(item) => Some(item),
+                Pending::Line {
+                    bytes,
+                    input,
+                    line,
+                    resume,
+                } => {
+                    let label = labels.get(input).map_or("?", String::as_str);
+                    let text = arena.get(bytes).unwrap_or_default();
+                    item(parser, label, line, resume, text).map(Ok)
+                }
+            })
+            .collect()
     }
 }
 
@@ -432,11 +456,11 @@ fn item(
     if text.is_empty() {
         return None;
     }
-    let cursor = resume.cursor();
+    // The cursor is written for the one item the line becomes.
     let skipped = |reason, message: String| SourceItem::Skipped {
         reason,
         detail: format!("{label} line {line}: {message}"),
-        cursor: cursor.clone(),
+        cursor: resume.cursor(),
     };
     // One validation of the whole line is faster than serde_json's per string.
     let parsed = match std::str::from_utf8(text) {
@@ -451,7 +475,7 @@ fn item(
     Some(match parsed {
         Ok(ParsedEvent::Edit(edit)) => SourceItem::Edit {
             edit,
-            cursor: cursor.clone(),
+            cursor: resume.cursor(),
         },
         Ok(ParsedEvent::Canary) => skipped(SkipReason::Canary, "canary event".into()),
         Ok(ParsedEvent::OtherWiki) => skipped(SkipReason::OtherWiki, "other wiki".into()),

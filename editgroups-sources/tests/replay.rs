@@ -234,11 +234,15 @@ fn the_name_lists_the_inputs() {
     assert_eq!(source.name(), "replay:a.json,-");
 }
 
+/// Events in [`long_input`]: about twenty read-ahead batches, more than are
+/// parsed at once.
+const LONG: u64 = 20_000;
+
 /// Many more lines than one read-ahead batch, some of them bad, so that items
 /// cross several batches read on other threads.
 fn long_input(dir: &Path) -> PathBuf {
     let mut text = String::new();
-    for rcid in 1..=5_000u64 {
+    for rcid in 1..=LONG {
         if rcid % 997 == 0 {
             text.push_str("{not json\n");
         }
@@ -264,7 +268,7 @@ fn every_runtime_and_none_yield_the_same_items_in_order() {
         .unwrap()
         .block_on(read());
     let multi = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+        .worker_threads(4)
         .enable_all()
         .build()
         .unwrap()
@@ -272,14 +276,14 @@ fn every_runtime_and_none_yield_the_same_items_in_order() {
     // Without a Tokio runtime the source reads in place.
     let none = futures::executor::block_on(read());
 
-    let edits: Vec<String> = (1..=5_000).map(|rcid| format!("edit {rcid}")).collect();
+    let edits: Vec<String> = (1..=LONG).map(|rcid| format!("edit {rcid}")).collect();
     let read_edits: Vec<String> = current
         .iter()
         .filter(|s| s.starts_with("edit "))
         .cloned()
         .collect();
     assert_eq!(read_edits, edits);
-    assert_eq!(current.len(), 5_000 + 5_000 / 997);
+    assert_eq!(current.len(), LONG as usize + LONG as usize / 997);
     assert_eq!(multi, current);
     assert_eq!(none, current);
 }
@@ -301,5 +305,5 @@ async fn dropping_the_stream_mid_read_is_harmless_and_a_new_stream_resumes() {
     drop(stream);
     let (rest, error) = collect(&mut source, cursor).await;
     assert!(error.is_none(), "{error:?}");
-    assert_eq!(rest.len(), 5_000 + 5_000 / 997 - 1_500);
+    assert_eq!(rest.len(), LONG as usize + LONG as usize / 997 - 1_500);
 }

@@ -4,6 +4,7 @@ mod stats;
 
 pub use stats::{PipelineStats, StatsSnapshot};
 
+use crate::edit::Edit;
 use crate::matcher::{RegexToolMatcher, ToolMatcher};
 use crate::rulebook::signal_of;
 use crate::source::{EditSource, SkipReason, SourceError, SourceItem};
@@ -199,8 +200,14 @@ impl PipelineBuilder {
 }
 
 /// What has been read but not stored yet.
+/// The chunk being read.
 struct Pending {
+    /// Its cursor and times; its edits are filled in by [`attribute`].
     chunk: Chunk,
+    /// The edits of watched namespaces, not matched yet. Boxed as the source hands
+    /// them over: the reading thread moves a pointer, not a whole edit.
+    #[allow(clippy::vec_box, reason = "the edits arrive boxed")]
+    candidates: Vec<Box<Edit>>,
     items: usize,
     deadline: Option<Instant>,
 }
@@ -212,10 +219,55 @@ impl Pending {
                 source,
                 ..Chunk::default()
             },
+            candidates: Vec::new(),
             items: 0,
             deadline: None,
         }
     }
+}
+
+/// Chunks with fewer candidates than this are matched where they are read: the
+/// trip to a blocking thread would cost more than it frees.
+const MIN_CANDIDATES_TO_HAND_OFF: usize = 256;
+
+/// The edits of a chunk the store is handed: those a tool made (attributed) and
+/// those that revert an edit (undo, deletion, restore); the rest are dropped.
+/// Counts what it attributes, and what is too long to store.
+#[allow(clippy::vec_box, reason = "the edits arrive boxed")]
+fn attribute(
+    matcher: &dyn ToolMatcher,
+    stats: &PipelineStats,
+    candidates: Vec<Box<Edit>>,
+) -> Vec<ChunkEdit> {
+    let mut edits = Vec::with_capacity(candidates.len() / 2);
+    for edit in candidates {
+        if !edit_fits(&edit) {
+            stats.skipped(SkipReason::Oversized);
+            tracing::warn!(
+                rcid = edit.rcid,
+                "skipped an event whose ids or title are too long to store"
+            );
+            continue;
+        }
+        let attribution = matcher.match_edit(&edit).filter(|found| {
+            let fits = attribution_fits(found);
+            if !fits {
+                stats.skipped(SkipReason::Oversized);
+                tracing::warn!(rcid = edit.rcid, tool = %truncate_chars(&found.tool, 40), "dropped an attribution whose batch id or author is too long to store");
+            }
+            fits
+        });
+        if attribution.is_some() {
+            stats.attributed();
+        } else if signal_of(&edit).is_none() {
+            continue;
+        }
+        edits.push(ChunkEdit {
+            edit: *edit,
+            attribution,
+        });
+    }
+    edits
 }
 
 impl Pipeline {
@@ -343,36 +395,11 @@ impl Pipeline {
                     self.stats.skipped(SkipReason::Namespace);
                     return;
                 }
-                if !edit_fits(&edit) {
-                    self.stats.skipped(SkipReason::Oversized);
-                    tracing::warn!(
-                        rcid = edit.rcid,
-                        "skipped an event whose ids or title are too long to store"
-                    );
-                    return;
-                }
-                let attribution = self.matcher.match_edit(&edit).filter(|found| {
-                    let fits = attribution_fits(found);
-                    if !fits {
-                        self.stats.skipped(SkipReason::Oversized);
-                        tracing::warn!(rcid = edit.rcid, tool = %truncate_chars(&found.tool, 40), "dropped an attribution whose batch id or author is too long to store");
-                    }
-                    fits
-                });
-                if attribution.is_some() {
-                    self.stats.attributed();
-                } else if signal_of(&edit).is_none() {
-                    return;
-                }
-                pending.chunk.edits.push(ChunkEdit {
-                    edit: *edit,
-                    attribution,
-                });
+                pending.candidates.push(edit);
             }
         }
     }
 
-    /// Starts storing what has been read, once the chunk before it is stored.
     async fn flush(
         &self,
         pending: &mut Pending,
@@ -381,18 +408,55 @@ impl Pipeline {
         if pending.items == 0 {
             return Ok(());
         }
-        self.finish_storing(storing).await?;
         let source = pending.chunk.source.clone();
-        let chunk = std::mem::replace(pending, Pending::new(source)).chunk;
+        let Pending {
+            mut chunk,
+            candidates,
+            ..
+        } = std::mem::replace(pending, Pending::new(source));
+        // Matching is most of the pipeline's own work: a large chunk is matched on
+        // a blocking thread, while the chunk before it is still being stored.
+        let runtime = tokio::runtime::Handle::try_current().ok();
+        let matched = match &runtime {
+            Some(runtime) if candidates.len() >= MIN_CANDIDATES_TO_HAND_OFF => {
+                let (matcher, stats) = (Arc::clone(&self.matcher), Arc::clone(&self.stats));
+                Some(runtime.spawn_blocking(move || attribute(&*matcher, &stats, candidates)))
+            }
+            _ => {
+                chunk.edits = attribute(&*self.matcher, &self.stats, candidates);
+                None
+            }
+        };
+        self.finish_storing(storing).await?;
         let store = Arc::clone(&self.store);
-        *storing = Some(Box::pin(async move {
+        let work = async move {
+            if let Some(matched) = matched {
+                match matched.await {
+                    Ok(edits) => chunk.edits = edits,
+                    Err(error) => return (Err(task_failed(error)), 0),
+                }
+            }
             let events = chunk.edits.len();
             (store.apply(chunk).await, events)
-        }));
+        };
+        // Stored on a task of its own, so that a store that works on the calling
+        // thread (a `MemoryStore`) does not hold up the reading of the next chunk.
+        *storing = Some(match runtime {
+            Some(runtime) => {
+                let task = AbortOnDrop(runtime.spawn(work));
+                Box::pin(async move {
+                    let mut task = task;
+                    match (&mut task.0).await {
+                        Ok(stored) => stored,
+                        Err(error) => (Err(task_failed(error)), 0),
+                    }
+                })
+            }
+            None => Box::pin(work),
+        });
         Ok(())
     }
 
-    /// Waits for the chunk being stored, if any.
     async fn finish_storing(&self, storing: &mut Option<Storing>) -> Result<(), StoreError> {
         match storing.take() {
             Some(future) => self.stored(future.await),
@@ -417,6 +481,27 @@ impl Pipeline {
 }
 
 /// A chunk being stored: the store's answer and how many events it held.
+/// A task that is cancelled when the pipeline drops it, as a future would be.
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// A task of the pipeline that did not finish: its panic goes on, as it would
+/// have without the task; a cancellation (the runtime shutting down) is an error.
+fn task_failed(error: tokio::task::JoinError) -> StoreError {
+    if error.is_panic() {
+        std::panic::resume_unwind(error.into_panic());
+    }
+    StoreError::Backend {
+        store: "pipeline",
+        source: Box::new(error),
+    }
+}
+
 type Storing =
     std::pin::Pin<Box<dyn Future<Output = (Result<ApplyReport, StoreError>, usize)> + Send>>;
 
