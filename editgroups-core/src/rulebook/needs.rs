@@ -3,7 +3,6 @@
 
 use super::signal::{Signal, signal_of};
 use crate::store::Chunk;
-use std::collections::BTreeSet;
 
 /// A batch key borrowed from a chunk: (wiki, tool, uid).
 pub type BatchKeyRef<'c> = (&'c str, &'c str, &'c str);
@@ -49,59 +48,67 @@ pub struct Needs<'c> {
 impl<'c> Needs<'c> {
     /// The events of a chunk, the first thing to look up.
     pub fn events(chunk: &'c Chunk) -> Vec<(&'c str, u64)> {
-        let set: BTreeSet<(&str, u64)> = chunk
-            .edits
-            .iter()
-            .map(|item| (item.edit.wiki.as_str(), item.edit.rcid))
-            .collect();
-        set.into_iter().collect()
+        sorted(
+            chunk
+                .edits
+                .iter()
+                .map(|item| (item.edit.wiki.as_str(), item.edit.rcid))
+                .collect(),
+        )
     }
 
     /// Everything a chunk reads, given which of its events were stored before
     /// (`is_seen`): the other lists only name what fresh events need.
     pub fn of(chunk: &'c Chunk, is_seen: impl Fn(&str, u64) -> bool) -> Self {
-        let mut first = BTreeSet::new();
-        let mut batches = BTreeSet::new();
-        let mut pages = BTreeSet::new();
-        let mut undone = BTreeSet::new();
-        let mut made = BTreeSet::new();
-        let mut signal_titles = BTreeSet::new();
-        let mut page_titles = BTreeSet::new();
+        // Collected, then sorted and deduplicated once: cheaper than ordered sets
+        // kept sorted at every insertion.
+        let mut first: foldhash::HashSet<(&str, u64)> = foldhash::HashSet::default();
+        let mut events = Vec::new();
+        let mut batches = Vec::new();
+        let mut pages = Vec::new();
+        let mut undone = Vec::new();
+        let mut made = Vec::new();
+        let mut signal_titles = Vec::new();
+        let mut page_titles = Vec::new();
         for item in &chunk.edits {
             let e = &item.edit;
             let wiki = e.wiki.as_str();
             if is_seen(wiki, e.rcid) || !first.insert((wiki, e.rcid)) {
                 continue;
             }
+            events.push((wiki, e.rcid));
             match signal_of(e) {
-                Some(Signal::Undo { revision }) => {
-                    undone.insert((wiki, revision));
-                }
-                Some(Signal::Page { title, .. }) => {
-                    signal_titles.insert((wiki, title));
-                }
+                Some(Signal::Undo { revision }) => undone.push((wiki, revision)),
+                Some(Signal::Page { title, .. }) => signal_titles.push((wiki, title)),
                 None => {}
             }
             if let Some(m) = &item.attribution {
                 let key = (wiki, m.tool.as_str(), m.uid.as_str());
-                batches.insert(key);
-                pages.insert((key, e.title.as_str()));
+                batches.push(key);
+                pages.push((key, e.title.as_str()));
                 if let Some(rev) = e.new_revision {
-                    made.insert((wiki, rev));
+                    made.push((wiki, rev));
                 }
                 if e.change_type.creates_page() || e.change_type.is_delete() {
-                    page_titles.insert((wiki, e.title.as_str()));
+                    page_titles.push((wiki, e.title.as_str()));
                 }
             }
         }
         Self {
-            events: first.into_iter().collect(),
-            batches: batches.into_iter().collect(),
-            pages: pages.into_iter().collect(),
-            undone_revisions: undone.into_iter().collect(),
-            made_revisions: made.into_iter().collect(),
-            signal_titles: signal_titles.into_iter().collect(),
-            page_titles: page_titles.into_iter().collect(),
+            events: sorted(events),
+            batches: sorted(batches),
+            pages: sorted(pages),
+            undone_revisions: sorted(undone),
+            made_revisions: sorted(made),
+            signal_titles: sorted(signal_titles),
+            page_titles: sorted(page_titles),
         }
     }
+}
+
+/// The values in order, each once.
+fn sorted<T: Ord>(mut values: Vec<T>) -> Vec<T> {
+    values.sort_unstable();
+    values.dedup();
+    values
 }
