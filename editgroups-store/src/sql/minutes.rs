@@ -83,24 +83,40 @@ impl MinuteCounts {
     }
 }
 
-/// The stored edits (and reverted edits) that these edits' rc ids name and that
-/// are not marked reverted yet, counted by minute: what marking them reverted
-/// adds to their minutes.
-pub(crate) async fn count_unreverted<C: ConnectionTrait>(
+/// Marks the stored edits with these rc ids reverted, counting in `counts` by
+/// minute those that were not reverted yet: what marking them adds to their
+/// minutes. One statement where the database returns the rows it updates
+/// (SQLite, PostgreSQL); a count, then the update, on MySQL and MariaDB.
+pub(crate) async fn mark_reverted<C: ConnectionTrait>(
     db: &C,
     wiki: &str,
     rcids: &[i64],
     counts: &mut MinuteCounts,
 ) -> Result<(), StoreError> {
-    let select = Query::select()
-        .columns([Edits::BatchId, Edits::TimestampUs])
-        .from(Edits::Table)
+    let mut update = Query::update()
+        .table(Edits::Table)
+        .value(Edits::Reverted, true)
         .and_where(Expr::col(Edits::Wiki).eq(wiki))
         .and_where(Expr::col(Edits::Rcid).is_in(rcids.iter().copied()))
         .and_where(Expr::col(Edits::Reverted).eq(false))
         .to_owned();
-    for row in super::apply::query(db, &select, "reading edits about to be marked reverted").await?
-    {
+    let doing = "marking reverted edits";
+    let rows = if db.get_database_backend() == DbBackend::MySql {
+        let select = Query::select()
+            .columns([Edits::BatchId, Edits::TimestampUs])
+            .from(Edits::Table)
+            .and_where(Expr::col(Edits::Wiki).eq(wiki))
+            .and_where(Expr::col(Edits::Rcid).is_in(rcids.iter().copied()))
+            .and_where(Expr::col(Edits::Reverted).eq(false))
+            .to_owned();
+        let rows = super::apply::query(db, &select, doing).await?;
+        db.execute(&update).await.map_err(|e| db_error(doing, e))?;
+        rows
+    } else {
+        update.returning(Query::returning().columns([Edits::BatchId, Edits::TimestampUs]));
+        db.query_all(&update).await.map_err(|e| db_error(doing, e))?
+    };
+    for row in rows {
         counts.reverted(get(&row, Edits::BatchId)?, get(&row, Edits::TimestampUs)?);
     }
     Ok(())

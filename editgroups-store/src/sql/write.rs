@@ -4,7 +4,7 @@
 use super::apply::{get, in_chunks, query, source_key, to_i64};
 use super::bulk::{self, Col, Conflict};
 use super::cache::{Cache, CachedBatch};
-use super::error::{backend as store_error, db_error};
+use super::error::backend as store_error;
 use super::load::{Loaded, read_tools};
 use super::minutes::{self, MinuteCounts};
 use super::read::micros;
@@ -508,17 +508,7 @@ impl<'t> Writer<'t> {
         let mut minutes = MinuteCounts::default();
         for (wiki, rcids) in newly {
             for part in &in_chunks(txn.get_database_backend(), &rcids) {
-                // Read before the update: the rows it turns, by minute.
-                minutes::count_unreverted(txn, wiki, part, &mut minutes).await?;
-                let update = Query::update()
-                    .table(Edits::Table)
-                    .value(Edits::Reverted, true)
-                    .and_where(Expr::col(Edits::Wiki).eq(wiki))
-                    .and_where(Expr::col(Edits::Rcid).is_in(part.iter().copied()))
-                    .to_owned();
-                txn.execute(&update)
-                    .await
-                    .map_err(|e| db_error("marking reverted edits", e))?;
+                minutes::mark_reverted(txn, wiki, part, &mut minutes).await?;
             }
         }
         minutes.write(txn).await?;
