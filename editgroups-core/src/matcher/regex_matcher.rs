@@ -3,6 +3,8 @@ use super::rules::{Rule, RuleSet};
 use super::{ToolMatch, ToolMatcher};
 use crate::edit::Edit;
 use regex::{Regex, RegexSet};
+use regex_automata::util::captures::Captures;
+use regex_automata::{Anchored, Input, PatternID, meta};
 
 /// A [`ToolMatcher`] driven by an ordered list of regex [`Rule`]s.
 ///
@@ -49,48 +51,76 @@ fn anchored(pattern: &str) -> String {
 /// `.*` and the whole comment.
 #[derive(Debug, Clone)]
 struct Pattern {
-    anchored: Regex,
+    /// The pattern, searched anchored at the start of the text.
+    whole: meta::Regex,
     /// The pattern without its leading `.*`, for patterns that have one.
-    rest: Option<Regex>,
+    rest: Option<meta::Regex>,
+    /// What the prefilter searches for: the rest, or the anchored pattern.
+    searched: String,
     /// Text every match of `rest` starts with, when there is some: the last
     /// start of `rest` is then found by searching for it backwards.
     rest_prefix: Option<memchr::memmem::FinderRev<'static>>,
 }
 
+/// Groups a pattern captured in a text.
+struct Groups<'h> {
+    text: &'h str,
+    captures: Captures,
+}
+
+impl<'h> Groups<'h> {
+    /// The text of group `index`, when it took part in the match.
+    fn get(&self, index: usize) -> Option<&'h str> {
+        let span = self.captures.get_group(index)?;
+        self.text.get(span.range())
+    }
+}
+
 impl Pattern {
     fn new(pattern: &str) -> Result<Self, regex::Error> {
-        let anchored = Regex::new(&anchored(pattern))?;
-        let (rest, rest_prefix) = match rest_after_greedy_dot_star(pattern) {
+        // Checked by the `regex` crate first, for its error messages.
+        Regex::new(&anchored(pattern))?;
+        let build = |p: &str| meta::Regex::new(p).map_err(|e| regex::Error::Syntax(e.to_string()));
+        let whole = build(pattern)?;
+        let (rest, searched, rest_prefix) = match rest_after_greedy_dot_star(pattern) {
             Some(rest) => {
                 let prefix =
                     common_prefix(&rest).map(|p| memchr::memmem::FinderRev::new(&p).into_owned());
-                (Some(Regex::new(&rest.to_string())?), prefix)
+                let source = rest.to_string();
+                (Some(build(&source)?), source, prefix)
             }
-            None => (None, None),
+            None => (None, anchored(pattern), None),
         };
         Ok(Self {
-            anchored,
+            whole,
             rest,
+            searched,
             rest_prefix,
         })
     }
 
     fn captures_len(&self) -> usize {
-        self.anchored.captures_len()
+        self.whole.group_info().group_len(PatternID::ZERO)
     }
 
-    fn captures<'h>(&self, text: &'h str) -> Option<regex::Captures<'h>> {
+    /// The groups of the match at `start`, if the regex matches there.
+    fn captures_at<'h>(regex: &meta::Regex, text: &'h str, start: usize) -> Option<Groups<'h>> {
+        let mut captures = regex.create_captures();
+        let input = Input::new(text).range(start..).anchored(Anchored::Yes);
+        regex.search_captures(&input, &mut captures);
+        captures.is_match().then_some(Groups { text, captures })
+    }
+
+    fn captures<'h>(&self, text: &'h str) -> Option<Groups<'h>> {
         match &self.rest {
             // `.` does not match a newline, so `.*` cannot reach past one.
             Some(rest) if !text.contains('\n') => {
                 if let Some(prefix) = &self.rest_prefix {
                     // From the right, the first place the prefix stands where the
-                    // rest matches is the last start. `captures_at` from there
-                    // finds that match: nothing starts later (later places were
-                    // tried), and if it fails there, nothing matches after it.
+                    // rest matches (anchored there) is the last start.
                     let mut end = text.len();
-                    while let Some(start) = prefix.rfind(&text.as_bytes()[..end]) {
-                        if let Some(found) = rest.captures_at(text, start) {
+                    while let Some(start) = prefix.rfind(text.as_bytes().get(..end)?) {
+                        if let Some(found) = Self::captures_at(rest, text, start) {
                             return Some(found);
                         }
                         // Overlapping occurrences starting before `start` remain.
@@ -100,19 +130,19 @@ impl Pattern {
                 }
                 let mut last = None;
                 let mut from = 0;
-                while let Some(found) = rest.find_at(text, from) {
+                while let Some(found) = rest.find(Input::new(text).range(from..)) {
                     let start = found.start();
                     last = Some(start);
-                    match text[start..].chars().next() {
+                    match text.get(start..).and_then(|t| t.chars().next()) {
                         Some(c) => from = start + c.len_utf8(),
                         None => break,
                     }
                 }
-                // The leftmost match from the last start begins there, with the
-                // captures the whole pattern has.
-                rest.captures_at(text, last?)
+                // The match anchored at the last start has the captures the whole
+                // pattern has.
+                Self::captures_at(rest, text, last?)
             }
-            _ => self.anchored.captures(text),
+            _ => Self::captures_at(&self.whole, text, 0),
         }
     }
 }
@@ -231,19 +261,16 @@ impl RegexToolMatcher {
         // A pattern starting with `.*` matches exactly when its rest matches
         // somewhere (newlines aside, which only let the set over-report), and the
         // rest is found much faster, from its literals.
-        let prefilter = RegexSet::new(compiled.iter().map(|c| match &c.id.rest {
-            Some(rest) => rest.as_str().to_owned(),
-            None => c.id.anchored.as_str().to_owned(),
-        }))
-        .map_err(|error| {
-            RuleError::new(
-                None,
-                RuleErrorKind::InvalidPattern {
-                    pattern: "(the set of all id patterns)".into(),
-                    error,
-                },
-            )
-        })?;
+        let prefilter =
+            RegexSet::new(compiled.iter().map(|c| c.id.searched.as_str())).map_err(|error| {
+                RuleError::new(
+                    None,
+                    RuleErrorKind::InvalidPattern {
+                        pattern: "(the set of all id patterns)".into(),
+                        error,
+                    },
+                )
+            })?;
         Ok(Self {
             rules,
             compiled,
@@ -270,28 +297,22 @@ impl RegexToolMatcher {
         let rule = self.rules.rules.get(index)?;
         let compiled = self.compiled.get(index)?;
         let caps = compiled.id.captures(comment)?;
-        let uid = caps
-            .get(rule.id_group)
-            .map(|m| m.as_str())
-            .filter(|s| !s.is_empty())?;
+        let uid = caps.get(rule.id_group).filter(|s| !s.is_empty())?;
         let tool = match rule.tool_group {
-            Some(group) => caps
-                .get(group)
-                .map(|m| m.as_str())
-                .filter(|s| !s.is_empty())?,
+            Some(group) => caps.get(group).filter(|s| !s.is_empty())?,
             None => rule.shortid.as_str(),
         };
         let summary = compiled
             .summaries
             .iter()
             .find_map(|re| re.captures(comment))
-            .and_then(|c| c.get(rule.summary_group).map(|m| m.as_str()))
+            .and_then(|c| c.get(rule.summary_group))
             .unwrap_or("");
         let author = compiled
             .user
             .as_ref()
             .and_then(|re| re.captures(comment))
-            .and_then(|c| c.get(rule.user_group).map(|m| m.as_str()))
+            .and_then(|c| c.get(rule.user_group))
             .filter(|s| !s.is_empty())
             .unwrap_or(user);
         Some(ToolMatch {
@@ -564,8 +585,9 @@ mod tests {
                     let fast = Pattern::new(pattern).unwrap();
                     let slow = Regex::new(&anchored(pattern)).unwrap();
                     // Group 0 (the whole match) starts later on the fast path; it is not used.
-                    let spans = |c: Option<regex::Captures<'_>>| c.map(|c| c.iter().skip(1).map(|m| m.map(|m| m.range())).collect::<Vec<_>>());
-                    proptest::prop_assert_eq!(spans(fast.captures(&comment)), spans(slow.captures(&comment)), "{} on {:?}", pattern, comment);
+                    let fast = fast.captures(&comment).map(|c| (1..fast.captures_len()).map(|i| c.captures.get_group(i).map(|s| s.range())).collect::<Vec<_>>());
+                    let slow = slow.captures(&comment).map(|c| c.iter().skip(1).map(|m| m.map(|m| m.range())).collect::<Vec<_>>());
+                    proptest::prop_assert_eq!(fast, slow, "{} on {:?}", pattern, comment);
                 }
             }
         }

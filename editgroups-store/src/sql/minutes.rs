@@ -114,7 +114,9 @@ pub(crate) async fn mark_reverted<C: ConnectionTrait>(
         rows
     } else {
         update.returning(Query::returning().columns([Edits::BatchId, Edits::TimestampUs]));
-        db.query_all(&update).await.map_err(|e| db_error(doing, e))?
+        db.query_all(&update)
+            .await
+            .map_err(|e| db_error(doing, e))?
     };
     for row in rows {
         counts.reverted(get(&row, Edits::BatchId)?, get(&row, Edits::TimestampUs)?);
