@@ -9,7 +9,8 @@ use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, mpsc};
+use tokio::sync::oneshot;
 
 const CURSOR_KIND: &str = "replay";
 const CURSOR_VERSION: u32 = 1;
@@ -172,6 +173,7 @@ impl EditSource for ReplaySource {
                 reading: None,
                 parsing: VecDeque::new(),
                 parse_threads,
+                workers: None,
                 batch: VecDeque::new(),
             },
             |mut ahead| async move {
@@ -182,26 +184,98 @@ impl EditSource for ReplaySource {
     }
 }
 
-/// Reads the next lines on a blocking thread, and parses the batches read on
-/// other blocking threads, while the consumer works through the items before
-/// them: reading, parsing (most of a replay's work, on as many cores as the
-/// machine has, up to [`MAX_BATCHES_PARSING`]) and storing all run at once.
-/// Batches are handed out in the order they were read.
+/// Reads and parses the next lines on threads of its own while the consumer works
+/// through the items before them: reading, parsing (most of a replay's work, on
+/// as many cores as the machine has, up to [`MAX_BATCHES_PARSING`]) and storing
+/// all run at once. The reader goes from thread to thread, so lines are read in
+/// order, one batch at a time, while earlier batches are parsed; batches are
+/// handed out in the order they were read.
 struct ReadAhead {
     /// The reader, when no read is in flight.
     idle: Option<ReadState>,
-    /// The read in flight, which gives the reader back with the batch it read.
-    reading: Option<tokio::task::JoinHandle<(ReadState, Batch)>>,
-    /// Batches being parsed, oldest first.
-    parsing: VecDeque<tokio::task::JoinHandle<Vec<Result<SourceItem, SourceError>>>>,
-    /// How many batches may be parsed at once.
+    /// The read in flight, which gives the reader back once its batch is read.
+    reading: Option<oneshot::Receiver<ReadState>>,
+    /// Batches being read or parsed, oldest first.
+    parsing: VecDeque<oneshot::Receiver<Parsed>>,
+    /// How many batches may be read or parsed at once.
     parse_threads: usize,
+    /// The threads, started with the first read on a Tokio runtime.
+    workers: Option<Workers>,
     /// Items parsed and not yet handed out.
     batch: VecDeque<Result<SourceItem, SourceError>>,
 }
 
 /// Batches parsed at once, at most: one per core, up to this.
 const MAX_BATCHES_PARSING: usize = 4;
+
+/// The items of a batch.
+type Parsed = Vec<Result<SourceItem, SourceError>>;
+
+/// A read to do: the reader, where to give it back once the batch is read, and
+/// where the parsed batch goes.
+struct Job {
+    state: ReadState,
+    reader_back: oneshot::Sender<ReadState>,
+    parsed: oneshot::Sender<Parsed>,
+}
+
+impl Job {
+    fn run(self) {
+        let Self {
+            mut state,
+            reader_back,
+            parsed,
+        } = self;
+        let batch = state.read();
+        let (parser, labels) = (state.parser.clone(), Arc::clone(&state.labels));
+        // A stream dropped meanwhile no longer wants either.
+        let _ = reader_back.send(state);
+        let _ = parsed.send(batch.parse(&parser, &labels));
+    }
+}
+
+/// Threads that read and parse batches, handed reads in turn; they end with the
+/// stream. Threads of their own rather than the runtime's blocking pool: a
+/// batch's lines and events are allocated, and mostly freed, on the thread that
+/// read them, and an allocator takes memory freed by other threads back only
+/// when the owner next allocates, so events parsed on whichever pool thread was
+/// free held memory that sat idle (measured: 260 MB resident instead of 195 MB
+/// for 3,000,000 events into SQLite).
+struct Workers {
+    queues: Vec<mpsc::Sender<Job>>,
+    next: usize,
+}
+
+impl Workers {
+    fn start(count: usize) -> Self {
+        let mut queues = Vec::with_capacity(count);
+        for _ in 0..count {
+            let (queue, jobs) = mpsc::channel::<Job>();
+            let started = std::thread::Builder::new()
+                .name("replay-read".into())
+                .spawn(move || jobs.into_iter().for_each(Job::run));
+            if started.is_ok() {
+                queues.push(queue);
+            }
+        }
+        Self { queues, next: 0 }
+    }
+
+    /// Hands a job to the next thread; runs it here when no thread takes it.
+    fn run(&mut self, job: Job) {
+        let job = match self.queues.get(self.next % self.queues.len().max(1)) {
+            Some(queue) => match queue.send(job) {
+                Ok(()) => {
+                    self.next = self.next.wrapping_add(1);
+                    return;
+                }
+                Err(mpsc::SendError(job)) => job,
+            },
+            None => job,
+        };
+        job.run();
+    }
+}
 
 impl ReadAhead {
     async fn next(&mut self) -> Option<Result<SourceItem, SourceError>> {
@@ -210,8 +284,8 @@ impl ReadAhead {
                 self.start_read();
                 return Some(item);
             }
-            let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-                // No runtime to read on: read and parse here.
+            if tokio::runtime::Handle::try_current().is_err() {
+                // No runtime: read and parse here.
                 let state = self.idle.as_mut()?;
                 if state.done {
                     return None;
@@ -219,76 +293,74 @@ impl ReadAhead {
                 let read = state.read();
                 self.batch = read.parse(&state.parser, &state.labels).into();
                 continue;
-            };
-            if self.reading.as_ref().is_some_and(|r| r.is_finished()) {
-                self.collect_read(&runtime).await;
-                continue;
+            }
+            if let Some(reading) = self.reading.as_mut() {
+                match reading.try_recv() {
+                    Ok(state) => {
+                        self.reading = None;
+                        self.idle = Some(state);
+                    }
+                    Err(oneshot::error::TryRecvError::Empty) => {}
+                    Err(oneshot::error::TryRecvError::Closed) => {
+                        return Some(Err(self.failed()));
+                    }
+                }
             }
             self.start_read();
             if let Some(parse) = self.parsing.pop_front() {
                 match parse.await {
                     Ok(items) => self.batch = items.into(),
-                    Err(e) => return Some(Err(self.failed(e))),
+                    Err(_) => return Some(Err(self.failed())),
                 }
                 continue;
             }
-            if self.reading.is_some() {
-                self.collect_read(&runtime).await;
+            if let Some(reading) = self.reading.take() {
+                match reading.await {
+                    Ok(state) => self.idle = Some(state),
+                    Err(_) => return Some(Err(self.failed())),
+                }
                 continue;
             }
             return None;
         }
     }
 
-    /// Takes the reader back from the read in flight, and sends its batch off to be
-    /// parsed.
-    async fn collect_read(&mut self, runtime: &tokio::runtime::Handle) {
-        let Some(reading) = self.reading.take() else {
-            return;
-        };
-        match reading.await {
-            Ok((state, read)) => {
-                let (parser, labels) = (state.parser.clone(), Arc::clone(&state.labels));
-                self.parsing
-                    .push_back(runtime.spawn_blocking(move || read.parse(&parser, &labels)));
-                self.idle = Some(state);
-            }
-            Err(e) => {
-                let error = self.failed(e);
-                self.batch.push_back(Err(error));
-            }
-        }
-    }
-
-    /// A read or parse that did not finish: the replay ends there.
-    fn failed(&mut self, error: tokio::task::JoinError) -> SourceError {
+    /// A thread that stopped before it answered: the replay ends there.
+    fn failed(&mut self) -> SourceError {
         self.idle = None;
         self.reading = None;
         self.parsing.clear();
         SourceError::Other {
             source_kind: CURSOR_KIND,
-            error: Box::new(error),
+            error: "a replay thread stopped".into(),
         }
     }
 
-    /// Sends the idle reader off to read the next lines, on a Tokio runtime, when
-    /// fewer batches than there are parsing threads wait.
+    /// Sends the idle reader off to read (and its thread to parse) the next
+    /// lines, when fewer batches than there are threads are on their way.
     fn start_read(&mut self) {
         if self.reading.is_some()
             || self.parsing.len() >= self.parse_threads
             || self.idle.as_ref().is_none_or(|s| s.done)
+            || tokio::runtime::Handle::try_current().is_err()
         {
             return;
         }
-        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+        let Some(state) = self.idle.take() else {
             return;
         };
-        if let Some(mut state) = self.idle.take() {
-            self.reading = Some(runtime.spawn_blocking(move || {
-                let read = state.read();
-                (state, read)
-            }));
-        }
+        let (reader_back, reading) = oneshot::channel();
+        let (parsed, parsing) = oneshot::channel();
+        self.reading = Some(reading);
+        self.parsing.push_back(parsing);
+        let threads = self.parse_threads;
+        self.workers
+            .get_or_insert_with(|| Workers::start(threads))
+            .run(Job {
+                state,
+                reader_back,
+                parsed,
+            });
     }
 }
 

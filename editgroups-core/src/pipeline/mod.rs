@@ -1,18 +1,18 @@
 //! The pipeline: source → tool matcher → store.
 
+mod matching;
 mod stats;
 
 pub use stats::{PipelineStats, StatsSnapshot};
 
 use crate::edit::Edit;
 use crate::matcher::{RegexToolMatcher, ToolMatcher};
-use crate::rulebook::signal_of;
 use crate::source::{EditSource, SkipReason, SourceError, SourceItem};
-use crate::store::{
-    ApplyReport, BatchStore, Chunk, ChunkEdit, StoreError, attribution_fits, edit_fits,
-    truncate_chars,
-};
+use crate::store::{ApplyReport, BatchStore, Chunk, StoreError};
 use futures::StreamExt;
+use matching::{
+    CANDIDATES_PER_MATCH, MIN_CANDIDATES_TO_HAND_OFF, Matching, MatchingThread, attribute,
+};
 use std::collections::BTreeSet;
 use std::future::Future;
 use std::sync::Arc;
@@ -94,6 +94,8 @@ pub struct Pipeline {
     store: Arc<dyn BatchStore>,
     config: PipelineConfig,
     stats: Arc<PipelineStats>,
+    /// Where large batches of candidates are matched, while the pipeline runs.
+    matching_thread: Option<MatchingThread>,
 }
 
 /// Assembles a [`Pipeline`].
@@ -195,15 +197,17 @@ impl PipelineBuilder {
             store,
             config: self.config,
             stats: Arc::default(),
+            matching_thread: None,
         })
     }
 }
 
-/// What has been read but not stored yet.
 /// The chunk being read.
 struct Pending {
-    /// Its cursor and times; its edits are filled in by [`attribute`].
+    /// Its cursor and times; its edits are filled in from `matching`.
     chunk: Chunk,
+    /// Its edits read before `candidates`, matched or being matched, in order.
+    matching: Vec<Matching>,
     /// The edits of watched namespaces, not matched yet. Boxed as the source hands
     /// them over: the reading thread moves a pointer, not a whole edit.
     #[allow(clippy::vec_box, reason = "the edits arrive boxed")]
@@ -219,55 +223,12 @@ impl Pending {
                 source,
                 ..Chunk::default()
             },
+            matching: Vec::new(),
             candidates: Vec::new(),
             items: 0,
             deadline: None,
         }
     }
-}
-
-/// Chunks with fewer candidates than this are matched where they are read: the
-/// trip to a blocking thread would cost more than it frees.
-const MIN_CANDIDATES_TO_HAND_OFF: usize = 256;
-
-/// The edits of a chunk the store is handed: those a tool made (attributed) and
-/// those that revert an edit (undo, deletion, restore); the rest are dropped.
-/// Counts what it attributes, and what is too long to store.
-#[allow(clippy::vec_box, reason = "the edits arrive boxed")]
-fn attribute(
-    matcher: &dyn ToolMatcher,
-    stats: &PipelineStats,
-    candidates: Vec<Box<Edit>>,
-) -> Vec<ChunkEdit> {
-    let mut edits = Vec::with_capacity(candidates.len() / 2);
-    for edit in candidates {
-        if !edit_fits(&edit) {
-            stats.skipped(SkipReason::Oversized);
-            tracing::warn!(
-                rcid = edit.rcid,
-                "skipped an event whose ids or title are too long to store"
-            );
-            continue;
-        }
-        let attribution = matcher.match_edit(&edit).filter(|found| {
-            let fits = attribution_fits(found);
-            if !fits {
-                stats.skipped(SkipReason::Oversized);
-                tracing::warn!(rcid = edit.rcid, tool = %truncate_chars(&found.tool, 40), "dropped an attribution whose batch id or author is too long to store");
-            }
-            fits
-        });
-        if attribution.is_some() {
-            stats.attributed();
-        } else if signal_of(&edit).is_none() {
-            continue;
-        }
-        edits.push(ChunkEdit {
-            edit: *edit,
-            attribution,
-        });
-    }
-    edits
 }
 
 impl Pipeline {
@@ -303,6 +264,11 @@ impl Pipeline {
             Some(cursor) => tracing::info!(source = %source_name, %cursor, "resuming"),
             None => tracing::info!(source = %source_name, "starting from the source's start"),
         }
+        // One thread of its own, for as long as the pipeline runs: the matcher's
+        // regex caches are per thread, so matching on the runtime's blocking pool
+        // would grow a set of them on every thread of the pool.
+        self.matching_thread =
+            MatchingThread::start(Arc::clone(&self.matcher), Arc::clone(&self.stats));
         let mut stream = self.source.stream(from);
         let mut pending = Pending::new(source_name.clone());
         let mut shutdown = std::pin::pin!(shutdown);
@@ -396,8 +362,27 @@ impl Pipeline {
                     return;
                 }
                 pending.candidates.push(edit);
+                if pending.candidates.len() >= CANDIDATES_PER_MATCH {
+                    self.hand_off(pending);
+                }
             }
         }
+    }
+
+    /// Sends the candidates read so far off to be matched: to the matching thread
+    /// when there are enough of them, here otherwise.
+    fn hand_off(&self, pending: &mut Pending) {
+        let candidates = std::mem::take(&mut pending.candidates);
+        if candidates.is_empty() {
+            return;
+        }
+        let batch = match &self.matching_thread {
+            Some(thread) if candidates.len() >= MIN_CANDIDATES_TO_HAND_OFF => {
+                thread.submit(candidates)
+            }
+            _ => Matching::Done(attribute(&*self.matcher, &self.stats, candidates)),
+        };
+        pending.matching.push(batch);
     }
 
     async fn flush(
@@ -408,32 +393,21 @@ impl Pipeline {
         if pending.items == 0 {
             return Ok(());
         }
+        self.hand_off(pending);
         let source = pending.chunk.source.clone();
         let Pending {
             mut chunk,
-            candidates,
+            matching,
             ..
         } = std::mem::replace(pending, Pending::new(source));
-        // Matching is most of the pipeline's own work: a large chunk is matched on
-        // a blocking thread, while the chunk before it is still being stored.
         let runtime = tokio::runtime::Handle::try_current().ok();
-        let matched = match &runtime {
-            Some(runtime) if candidates.len() >= MIN_CANDIDATES_TO_HAND_OFF => {
-                let (matcher, stats) = (Arc::clone(&self.matcher), Arc::clone(&self.stats));
-                Some(runtime.spawn_blocking(move || attribute(&*matcher, &stats, candidates)))
-            }
-            _ => {
-                chunk.edits = attribute(&*self.matcher, &self.stats, candidates);
-                None
-            }
-        };
         self.finish_storing(storing).await?;
         let store = Arc::clone(&self.store);
         let work = async move {
-            if let Some(matched) = matched {
-                match matched.await {
-                    Ok(edits) => chunk.edits = edits,
-                    Err(error) => return (Err(task_failed(error)), 0),
+            for batch in matching {
+                match batch.edits().await {
+                    Ok(edits) => chunk.edits.extend(edits),
+                    Err(error) => return (Err(error), 0),
                 }
             }
             let events = chunk.edits.len();

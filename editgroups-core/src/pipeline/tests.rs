@@ -292,6 +292,56 @@ async fn only_watched_attributed_or_reverting_events_reach_the_store() {
     assert!(summary.latest_event_time.is_some());
 }
 
+/// Chunks large enough to be matched by batches on blocking threads keep every
+/// kept edit, in order, whatever the runtime.
+#[test]
+fn large_chunks_matched_on_other_threads_keep_their_order() {
+    let events = 10_000u64;
+    let items = || {
+        (1..=events)
+            .map(|rcid| match rcid % 3 {
+                0 => item(rcid, QS),
+                1 => item(rcid, "/* wbsetlabel-add:1|en */ plain edit"),
+                _ => item(rcid, &format!("/* undo:0||{rcid}|Ann */")),
+            })
+            .collect::<Vec<_>>()
+    };
+    let run = |runtime: tokio::runtime::Runtime| {
+        let (store, applied) = recording_store(None, &[]);
+        let summary = runtime
+            .block_on(
+                Pipeline::builder()
+                    .source(source_of(items(), false))
+                    .store(store)
+                    .chunk_size(4_000)
+                    .build()
+                    .unwrap()
+                    .run(),
+            )
+            .unwrap();
+        let applied = applied.lock().unwrap();
+        let rcids: Vec<u64> = applied
+            .iter()
+            .flat_map(|c| c.edits.iter().map(|e| e.edit.rcid))
+            .collect();
+        (summary.attributed, positions(&applied), rcids)
+    };
+    let multi = run(tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap());
+    let kept: Vec<u64> = (1..=events).filter(|r| r % 3 != 1).collect();
+    assert_eq!(multi.0, events / 3);
+    assert_eq!(multi.1, ["4000", "8000", "10000"]);
+    assert_eq!(multi.2, kept);
+    let current = run(tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap());
+    assert_eq!(current, multi);
+}
+
 #[test]
 fn the_builder_refuses_incomplete_pipelines() {
     assert!(matches!(
