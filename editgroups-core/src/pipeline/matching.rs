@@ -10,13 +10,13 @@ use crate::store::{ChunkEdit, StoreError, attribution_fits, edit_fits, truncate_
 use std::sync::{Arc, mpsc};
 use tokio::sync::oneshot;
 
-/// Candidates are matched by batches of this many, on a blocking thread, as they
+/// Candidates are matched by batches of this many, on the matching thread, as they
 /// are read: matching is most of the pipeline's own work, and the edits it drops
 /// are freed soon instead of waiting, a whole chunk of them, for the chunk's end.
 pub(super) const CANDIDATES_PER_MATCH: usize = 1024;
 
 /// Fewer candidates than this, left at a chunk's end, are matched where they are
-/// read: the trip to a blocking thread would cost more than it frees.
+/// read: the trip to the matching thread would cost more than it frees.
 pub(super) const MIN_CANDIDATES_TO_HAND_OFF: usize = 256;
 
 /// A batch of a chunk's candidates, matched or being matched.

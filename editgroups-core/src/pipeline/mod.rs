@@ -73,8 +73,11 @@ pub enum PipelineError {
 
 /// A source, a matcher and a store, joined.
 ///
-/// The pipeline is a value the host awaits; it starts no runtime and spawns no
-/// task.
+/// The pipeline is a value the host awaits on its Tokio runtime; it starts no
+/// runtime. While it runs it keeps one thread of its own, which matches the
+/// edits it reads by batches of 1,024, and it stores each chunk on a task of the
+/// runtime while it reads the next; dropping the pipeline cancels that task as it
+/// would cancel a future, and ends the thread.
 ///
 /// ```no_run
 /// # async fn run(source: impl editgroups_core::EditSource + 'static, store: std::sync::Arc<dyn editgroups_core::BatchStore>) -> Result<(), editgroups_core::pipeline::PipelineError> {

@@ -2,7 +2,7 @@
 //! JSON lines recorded from them) into [`Edit`]s.
 //!
 //! The parser reads only the fields it needs and steps over the rest (see
-//! [`scan`]), and borrows from the input where it can: strings without escapes
+//! its `scan` module), and borrows from the input where it can: strings without escapes
 //! are not copied until an event is known to be kept, so canary events and events
 //! of other wikis cost no allocation.
 
