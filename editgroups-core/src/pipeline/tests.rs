@@ -65,6 +65,14 @@ fn recording_store(
     (store, applied)
 }
 
+/// The rc ids of the edits handed to the store, in order.
+fn stored_rcids(chunks: &[Chunk]) -> Vec<u64> {
+    chunks
+        .iter()
+        .flat_map(|c| c.edits.iter().map(|e| e.edit.rcid))
+        .collect()
+}
+
 fn positions(chunks: &[Chunk]) -> Vec<String> {
     chunks
         .iter()
@@ -279,11 +287,7 @@ async fn only_watched_attributed_or_reverting_events_reach_the_store() {
         .await
         .unwrap();
     let applied = applied.lock().unwrap();
-    let rcids: Vec<u64> = applied
-        .iter()
-        .flat_map(|c| c.edits.iter().map(|e| e.edit.rcid))
-        .collect();
-    assert_eq!(rcids, [1, 4]);
+    assert_eq!(stored_rcids(&applied), [1, 4]);
     assert_eq!(positions(&applied), ["5"]);
     assert_eq!(summary.skipped.get("namespace"), Some(&1));
     assert_eq!(summary.skipped.get("malformed"), Some(&1));
@@ -320,11 +324,11 @@ fn large_chunks_matched_on_other_threads_keep_their_order() {
             )
             .unwrap();
         let applied = applied.lock().unwrap();
-        let rcids: Vec<u64> = applied
-            .iter()
-            .flat_map(|c| c.edits.iter().map(|e| e.edit.rcid))
-            .collect();
-        (summary.attributed, positions(&applied), rcids)
+        (
+            summary.attributed,
+            positions(&applied),
+            stored_rcids(&applied),
+        )
     };
     let multi = run(tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

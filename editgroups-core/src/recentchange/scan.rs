@@ -164,6 +164,9 @@ impl Seen {
     }
 }
 
+/// The two fields of an object read by [`Scanner::two_fields`].
+type Pair<A, B> = (Option<A>, Option<B>);
+
 /// A string as it stands in the line, between its quotes.
 #[derive(Clone, Copy)]
 struct RawString<'a> {
@@ -491,48 +494,40 @@ impl<'a> Scanner<'a> {
     }
 
     fn old_new(&mut self) -> Result<Option<OldNew>, ScanError> {
-        self.nullable(|s| {
-            let mut pair = OldNew::default();
-            let mut seen = Seen::default();
-            s.object(|s, key| {
-                let key = key.decode(s)?;
-                match &*key {
-                    "old" => {
-                        seen.first(s, &key, 0)?;
-                        pair.old = s.integer()?;
-                    }
-                    "new" => {
-                        seen.first(s, &key, 1)?;
-                        pair.new = s.integer()?;
-                    }
-                    _ => s.skip_value()?,
-                }
-                Ok(())
-            })?;
-            Ok(pair)
-        })
+        let pair = self.two_fields(["old", "new"], Self::integer, Self::integer)?;
+        Ok(pair.map(|(old, new)| OldNew { old, new }))
     }
 
     fn meta(&mut self) -> Result<Option<Meta<'a>>, ScanError> {
+        let pair = self.two_fields(["domain", "uri"], Self::text, Self::text)?;
+        Ok(pair.map(|(domain, uri)| Meta { domain, uri }))
+    }
+
+    /// `null`, or an object of which the two fields `names` are read (each at
+    /// most once) and the others stepped over.
+    fn two_fields<A, B>(
+        &mut self,
+        names: [&str; 2],
+        first: impl Fn(&mut Self) -> Result<Option<A>, ScanError>,
+        second: impl Fn(&mut Self) -> Result<Option<B>, ScanError>,
+    ) -> Result<Option<Pair<A, B>>, ScanError> {
         self.nullable(|s| {
-            let mut meta = Meta::default();
+            let (mut a, mut b) = (None, None);
             let mut seen = Seen::default();
             s.object(|s, key| {
                 let key = key.decode(s)?;
-                match &*key {
-                    "domain" => {
-                        seen.first(s, &key, 0)?;
-                        meta.domain = s.text()?;
-                    }
-                    "uri" => {
-                        seen.first(s, &key, 1)?;
-                        meta.uri = s.text()?;
-                    }
-                    _ => s.skip_value()?,
+                if *key == *names[0] {
+                    seen.first(s, &key, 0)?;
+                    a = first(s)?;
+                } else if *key == *names[1] {
+                    seen.first(s, &key, 1)?;
+                    b = second(s)?;
+                } else {
+                    s.skip_value()?;
                 }
                 Ok(())
             })?;
-            Ok(meta)
+            Ok((a, b))
         })
     }
 }
