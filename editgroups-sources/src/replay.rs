@@ -199,7 +199,8 @@ struct ReadAhead {
     parsing: VecDeque<oneshot::Receiver<Parsed>>,
     /// How many batches may be read or parsed at once.
     parse_threads: usize,
-    /// The threads, started with the first read on a Tokio runtime.
+    /// The threads, started with the first read. They need no runtime: the
+    /// stream runs on any executor.
     workers: Option<Workers>,
     /// Items parsed and not yet handed out.
     batch: VecDeque<Result<SourceItem, SourceError>>,
@@ -284,16 +285,6 @@ impl ReadAhead {
                 self.start_read();
                 return Some(item);
             }
-            if tokio::runtime::Handle::try_current().is_err() {
-                // No runtime: read and parse here.
-                let state = self.idle.as_mut()?;
-                if state.done {
-                    return None;
-                }
-                let read = state.read();
-                self.batch = read.parse(&state.parser, &state.labels).into();
-                continue;
-            }
             if let Some(reading) = self.reading.as_mut() {
                 match reading.try_recv() {
                     Ok(state) => {
@@ -342,7 +333,6 @@ impl ReadAhead {
         if self.reading.is_some()
             || self.parsing.len() >= self.parse_threads
             || self.idle.as_ref().is_none_or(|s| s.done)
-            || tokio::runtime::Handle::try_current().is_err()
         {
             return;
         }
@@ -537,7 +527,7 @@ fn item(
         detail: format!("{label} line {line}: {message}"),
         cursor: resume.cursor(),
     };
-    // One validation of the whole line is faster than serde_json's per string.
+    // The line is checked as UTF-8 once, and the parser reads it as text.
     let parsed = match std::str::from_utf8(text) {
         Ok(json) => parser.parse(json),
         Err(e) => {

@@ -273,7 +273,7 @@ fn every_runtime_and_none_yield_the_same_items_in_order() {
         .build()
         .unwrap()
         .block_on(read());
-    // Without a Tokio runtime the source reads in place.
+    // Without a Tokio runtime: the reading threads need none.
     let none = futures::executor::block_on(read());
 
     let edits: Vec<String> = (1..=LONG).map(|rcid| format!("edit {rcid}")).collect();

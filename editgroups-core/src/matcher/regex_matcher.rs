@@ -78,9 +78,14 @@ impl<'h> Groups<'h> {
 
 impl Pattern {
     fn new(pattern: &str) -> Result<Self, regex::Error> {
-        // Checked by the `regex` crate first, for its error messages.
-        Regex::new(&anchored(pattern))?;
-        let build = |p: &str| meta::Regex::new(p).map_err(|e| regex::Error::Syntax(e.to_string()));
+        // A pattern that does not build is compiled again by the `regex` crate,
+        // for the error its users know.
+        let build = |p: &str| {
+            meta::Regex::new(p).map_err(|e| match Regex::new(p) {
+                Err(error) => error,
+                Ok(_) => regex::Error::Syntax(e.to_string()),
+            })
+        };
         let whole = build(pattern)?;
         let (rest, searched, rest_prefix) = match rest_after_greedy_dot_star(pattern) {
             Some(rest) => {

@@ -388,6 +388,7 @@ impl Pipeline {
         pending.matching.push(batch);
     }
 
+    /// Starts storing what has been read, once the chunk before it is stored.
     async fn flush(
         &self,
         pending: &mut Pending,
@@ -434,6 +435,7 @@ impl Pipeline {
         Ok(())
     }
 
+    /// Waits for the chunk being stored, if any.
     async fn finish_storing(&self, storing: &mut Option<Storing>) -> Result<(), StoreError> {
         match storing.take() {
             Some(future) => self.stored(future.await),
@@ -457,7 +459,6 @@ impl Pipeline {
     }
 }
 
-/// A chunk being stored: the store's answer and how many events it held.
 /// A task that is cancelled when the pipeline drops it, as a future would be.
 struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
 
@@ -479,6 +480,7 @@ fn task_failed(error: tokio::task::JoinError) -> StoreError {
     }
 }
 
+/// A chunk being stored: the store's answer and how many events it held.
 type Storing =
     std::pin::Pin<Box<dyn Future<Output = (Result<ApplyReport, StoreError>, usize)> + Send>>;
 

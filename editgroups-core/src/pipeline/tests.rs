@@ -296,8 +296,8 @@ async fn only_watched_attributed_or_reverting_events_reach_the_store() {
     assert!(summary.latest_event_time.is_some());
 }
 
-/// Chunks large enough to be matched by batches on blocking threads keep every
-/// kept edit, in order, whatever the runtime.
+/// Chunks large enough to be matched by batches on the matching thread keep
+/// every kept edit, in order, whatever the runtime.
 #[test]
 fn large_chunks_matched_on_other_threads_keep_their_order() {
     let events = 10_000u64;

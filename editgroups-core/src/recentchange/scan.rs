@@ -242,14 +242,7 @@ impl<'a> Scanner<'a> {
             return Ok(());
         }
         loop {
-            if self.peek() != Some(b'"') {
-                return Err(self.unexpected("a key"));
-            }
-            let key = self.string()?;
-            if self.peek() != Some(b':') {
-                return Err(self.unexpected("`:`"));
-            }
-            self.pos += 1;
+            let key = self.member_key()?;
             field(self, key)?;
             match self.peek() {
                 Some(b',') => self.pos += 1,
@@ -326,17 +319,17 @@ impl<'a> Scanner<'a> {
         }
     }
 
-    /// A key and its colon.
-    fn member_key(&mut self) -> Result<(), ScanError> {
+    /// A member's key and its colon.
+    fn member_key(&mut self) -> Result<RawString<'a>, ScanError> {
         if self.peek() != Some(b'"') {
             return Err(self.unexpected("a key"));
         }
-        self.string()?;
+        let key = self.string()?;
         if self.peek() != Some(b':') {
             return Err(self.unexpected("`:`"));
         }
         self.pos += 1;
-        Ok(())
+        Ok(key)
     }
 
     fn literal(&mut self, word: &str) -> Result<(), ScanError> {

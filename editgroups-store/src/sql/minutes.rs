@@ -10,7 +10,7 @@ use super::bulk::{self, Conflict};
 use super::error::db_error;
 use super::schema::{BatchMinutes, Edits};
 use editgroups_core::{StoreError, TimelineBucket};
-use sea_orm::sea_query::{Expr, ExprTrait, Func, Query, Value};
+use sea_orm::sea_query::{Cond, Expr, ExprTrait, Func, Query, Value};
 use sea_orm::{ConnectionTrait, DbBackend, DbErr, Statement};
 use std::collections::BTreeMap;
 
@@ -93,21 +93,21 @@ pub(crate) async fn mark_reverted<C: ConnectionTrait>(
     rcids: &[i64],
     counts: &mut MinuteCounts,
 ) -> Result<(), StoreError> {
+    let unreverted = Cond::all()
+        .add(Expr::col(Edits::Wiki).eq(wiki))
+        .add(Expr::col(Edits::Rcid).is_in(rcids.iter().copied()))
+        .add(Expr::col(Edits::Reverted).eq(false));
     let mut update = Query::update()
         .table(Edits::Table)
         .value(Edits::Reverted, true)
-        .and_where(Expr::col(Edits::Wiki).eq(wiki))
-        .and_where(Expr::col(Edits::Rcid).is_in(rcids.iter().copied()))
-        .and_where(Expr::col(Edits::Reverted).eq(false))
+        .cond_where(unreverted.clone())
         .to_owned();
     let doing = "marking reverted edits";
     let rows = if db.get_database_backend() == DbBackend::MySql {
         let select = Query::select()
             .columns([Edits::BatchId, Edits::TimestampUs])
             .from(Edits::Table)
-            .and_where(Expr::col(Edits::Wiki).eq(wiki))
-            .and_where(Expr::col(Edits::Rcid).is_in(rcids.iter().copied()))
-            .and_where(Expr::col(Edits::Reverted).eq(false))
+            .cond_where(unreverted)
             .to_owned();
         let rows = super::apply::query(db, &select, doing).await?;
         db.execute(&update).await.map_err(|e| db_error(doing, e))?;
