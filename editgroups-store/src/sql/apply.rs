@@ -14,7 +14,6 @@
 //! PostgreSQL and MySQL: a row lock taken first), so the loaded state cannot change
 //! under a transaction.
 
-use super::bulk;
 use super::cache::{Cache, WikiCache};
 use super::error::{backend as store_error, corrupt, db_error};
 use super::load::{self, Loaded, Snapshot};
@@ -224,28 +223,6 @@ pub(crate) async fn query<C: ConnectionTrait>(
     doing: &str,
 ) -> Result<Vec<QueryResult>, StoreError> {
     db.query_all(select).await.map_err(|e| db_error(doing, e))
-}
-
-/// Splits values for `IN (...)` lists under the bind limit, each list padded
-/// (with its last value again) to a power of two: few statement shapes, so each is
-/// prepared once per connection (see `bulk`).
-pub(crate) fn in_chunks<T: Clone>(backend: DbBackend, items: &[T]) -> Vec<Vec<T>> {
-    in_chunks_of(items, bulk::bind_limit(backend) - 16)
-}
-
-/// [`in_chunks`] with lists of at most `limit` values.
-pub(crate) fn in_chunks_of<T: Clone>(items: &[T], limit: usize) -> Vec<Vec<T>> {
-    items
-        .chunks(bulk::padded_len(limit, limit))
-        .map(|part| {
-            let mut part = part.to_vec();
-            let len = bulk::padded_len(part.len(), limit);
-            if let Some(last) = part.last().cloned() {
-                part.resize(len, last);
-            }
-            part
-        })
-        .collect()
 }
 
 /// Makes sure the cache knows, for each wiki of the chunk, up to where its stored

@@ -1,10 +1,11 @@
 //! Loading what a chunk's rules read ([`Needs`]) from the cache and the
 //! database, and answering the rules from it ([`Snapshot`]).
 
-use super::apply::{get, in_chunks, in_chunks_of, query, to_i64, to_u64};
+use super::apply::{get, query, to_i64, to_u64};
 use super::bulk;
 use super::cache::Cache;
 use super::error::corrupt;
+use super::lists::{is_one_of, padded_parts, parts, parts_of_at_most};
 use super::read::timestamp;
 use super::schema::{
     BatchPages, BatchTags, Batches, EditReverts, Edits, OtherEvents, RevertSignals, Tools,
@@ -191,18 +192,18 @@ pub(crate) async fn load_seen(
     for (wiki, rcids) in by_wiki {
         // Two lists per statement: edits and other events, in one round trip.
         let limit = (bulk::bind_limit(backend) - 16) / 2;
-        for part in &in_chunks_of(&rcids, limit) {
+        for part in &parts_of_at_most(backend, &rcids, limit) {
             let others = Query::select()
                 .column(OtherEvents::Rcid)
                 .from(OtherEvents::Table)
                 .and_where(Expr::col(OtherEvents::Wiki).eq(wiki))
-                .and_where(Expr::col(OtherEvents::Rcid).is_in(part.iter().copied()))
+                .and_where(is_one_of(backend, Expr::col(OtherEvents::Rcid), part))
                 .to_owned();
             let select = Query::select()
                 .column(Edits::Rcid)
                 .from(Edits::Table)
                 .and_where(Expr::col(Edits::Wiki).eq(wiki))
-                .and_where(Expr::col(Edits::Rcid).is_in(part.iter().copied()))
+                .and_where(is_one_of(backend, Expr::col(Edits::Rcid), part))
                 .union(UnionType::All, others)
                 .to_owned();
             let seen = loaded.seen.entry(wiki.to_owned()).or_default();
@@ -261,11 +262,12 @@ pub(crate) async fn read_tools(
     tools: &[&str],
     loaded: &mut Loaded,
 ) -> Result<(), StoreError> {
-    for part in &in_chunks(db.get_database_backend(), tools) {
+    let backend = db.get_database_backend();
+    for part in &parts(backend, tools) {
         let select = Query::select()
             .columns([Tools::Id, Tools::Shortid])
             .from(Tools::Table)
-            .and_where(Expr::col(Tools::Shortid).is_in(part.iter().copied()))
+            .and_where(is_one_of(backend, Expr::col(Tools::Shortid), part))
             .to_owned();
         for row in query(db, &select, "reading tools").await? {
             loaded
@@ -348,11 +350,15 @@ async fn load_batches_by_key(
     }
     let mut ids = Vec::new();
     for ((wiki, tool_id), uids) in missing {
-        for part in &in_chunks(backend, &uids) {
+        for part in &parts(backend, &uids) {
             let select = batch_select()
                 .and_where(Expr::col((Batches::Table, Batches::Wiki)).eq(wiki))
                 .and_where(Expr::col((Batches::Table, Batches::ToolId)).eq(tool_id))
-                .and_where(Expr::col((Batches::Table, Batches::Uid)).is_in(part.iter().copied()))
+                .and_where(is_one_of(
+                    backend,
+                    Expr::col((Batches::Table, Batches::Uid)),
+                    part,
+                ))
                 .to_owned();
             for row in query(db, &select, "reading batches").await? {
                 let (id, mut batch) = batch_from_row(&row)?;
@@ -363,11 +369,11 @@ async fn load_batches_by_key(
             }
         }
     }
-    for part in &in_chunks(backend, &ids) {
+    for part in &parts(backend, &ids) {
         let select = Query::select()
             .columns([BatchTags::BatchId, BatchTags::Tag])
             .from(BatchTags::Table)
-            .and_where(Expr::col(BatchTags::BatchId).is_in(part.iter().copied()))
+            .and_where(is_one_of(backend, Expr::col(BatchTags::BatchId), part))
             .to_owned();
         for row in query(db, &select, "reading batch tags").await? {
             let id: i64 = get(&row, BatchTags::BatchId)?;
@@ -401,7 +407,7 @@ async fn load_pages(
     }
     let half = (bulk::bind_limit(db.get_database_backend()) - 16) / 2;
     // Exact (batch, title) pairs: one primary-key probe each.
-    for part in &in_chunks_of(&pairs, half) {
+    for part in &padded_parts(&pairs, half) {
         let select = Query::select()
             .columns([BatchPages::BatchId, BatchPages::Title])
             .from(BatchPages::Table)
@@ -528,12 +534,14 @@ async fn load_targets(
             // Known now: none unless found below.
             found.entry(to_u64(revision, "revision")?).or_default();
         }
-        for part in &in_chunks(backend, &revisions) {
+        for part in &parts(backend, &revisions) {
             let select = target_select()
                 .and_where(Expr::col((Edits::Table, Edits::Wiki)).eq(wiki))
-                .and_where(
-                    Expr::col((Edits::Table, Edits::NewRevision)).is_in(part.iter().copied()),
-                )
+                .and_where(is_one_of(
+                    backend,
+                    Expr::col((Edits::Table, Edits::NewRevision)),
+                    part,
+                ))
                 .to_owned();
             for row in query(db, &select, "finding undone edits").await? {
                 let (target, _, revision) = target_from_row(&row)?;
@@ -550,10 +558,14 @@ async fn load_targets(
     }
     for (wiki, titles) in by_wiki {
         let found = loaded.edits_on_page.entry(wiki.to_owned()).or_default();
-        for part in &in_chunks(backend, &titles) {
+        for part in &parts(backend, &titles) {
             let select = target_select()
                 .and_where(Expr::col((Edits::Table, Edits::Wiki)).eq(wiki))
-                .and_where(Expr::col((Edits::Table, Edits::Title)).is_in(part.iter().copied()))
+                .and_where(is_one_of(
+                    backend,
+                    Expr::col((Edits::Table, Edits::Title)),
+                    part,
+                ))
                 .and_where(
                     Expr::col((Edits::Table, Edits::ChangeType))
                         .eq("new")
@@ -572,9 +584,13 @@ async fn load_targets(
         .into_iter()
         .filter(|id| !loaded.batches.contains_key(id) && cache.batch_by_id(*id).is_none())
         .collect();
-    for part in &in_chunks(backend, &missing) {
+    for part in &parts(backend, &missing) {
         let select = batch_select()
-            .and_where(Expr::col((Batches::Table, Batches::Id)).is_in(part.iter().copied()))
+            .and_where(is_one_of(
+                backend,
+                Expr::col((Batches::Table, Batches::Id)),
+                part,
+            ))
             .to_owned();
         for row in query(db, &select, "reading batches of reverted edits").await? {
             let (id, batch) = batch_from_row(&row)?;
@@ -644,11 +660,11 @@ async fn load_undos(
         for &revision in &revisions {
             found.entry(to_u64(revision, "revision")?).or_default();
         }
-        for part in &in_chunks(backend, &revisions) {
+        for part in &parts(backend, &revisions) {
             let select = signal_select()
                 .and_where(Expr::col(RevertSignals::Wiki).eq(wiki))
                 .and_where(Expr::col(RevertSignals::Action).eq("undo"))
-                .and_where(Expr::col(RevertSignals::Revision).is_in(part.iter().copied()))
+                .and_where(is_one_of(backend, Expr::col(RevertSignals::Revision), part))
                 .to_owned();
             for row in query(db, &select, "reading undos").await? {
                 let revision: Option<i64> = get(&row, RevertSignals::Revision)?;
@@ -678,10 +694,10 @@ async fn load_page_signals(
     }
     for (wiki, titles) in by_wiki {
         let found = loaded.page_signals.entry(wiki.to_owned()).or_default();
-        for part in &in_chunks(backend, &titles) {
+        for part in &parts(backend, &titles) {
             let select = signal_select()
                 .and_where(Expr::col(RevertSignals::Wiki).eq(wiki))
-                .and_where(Expr::col(RevertSignals::Title).is_in(part.iter().copied()))
+                .and_where(is_one_of(backend, Expr::col(RevertSignals::Title), part))
                 .to_owned();
             for row in query(db, &select, "reading deletions and restores").await? {
                 let action = match get::<String>(&row, RevertSignals::Action)?.as_str() {

@@ -8,6 +8,7 @@
 use super::apply::get;
 use super::bulk::{self, Conflict};
 use super::error::db_error;
+use super::lists::is_one_of;
 use super::schema::{BatchMinutes, Edits};
 use editgroups_core::{StoreError, TimelineBucket};
 use sea_orm::sea_query::{Cond, Expr, ExprTrait, Func, Query, Value};
@@ -93,9 +94,10 @@ pub(crate) async fn mark_reverted<C: ConnectionTrait>(
     rcids: &[i64],
     counts: &mut MinuteCounts,
 ) -> Result<(), StoreError> {
+    let backend = db.get_database_backend();
     let unreverted = Cond::all()
         .add(Expr::col(Edits::Wiki).eq(wiki))
-        .add(Expr::col(Edits::Rcid).is_in(rcids.iter().copied()))
+        .add(is_one_of(backend, Expr::col(Edits::Rcid), rcids))
         .add(Expr::col(Edits::Reverted).eq(false));
     let mut update = Query::update()
         .table(Edits::Table)
@@ -103,7 +105,7 @@ pub(crate) async fn mark_reverted<C: ConnectionTrait>(
         .cond_where(unreverted.clone())
         .to_owned();
     let doing = "marking reverted edits";
-    let rows = if db.get_database_backend() == DbBackend::MySql {
+    let rows = if backend == DbBackend::MySql {
         let select = Query::select()
             .columns([Edits::BatchId, Edits::TimestampUs])
             .from(Edits::Table)

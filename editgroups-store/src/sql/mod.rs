@@ -19,6 +19,7 @@ mod cache;
 #[cfg(feature = "sqlite")]
 mod checkpoint;
 mod error;
+mod lists;
 mod load;
 mod m0003_revert_tasks;
 mod m0004_maintenance;

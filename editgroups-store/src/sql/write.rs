@@ -1,10 +1,11 @@
 //! Writing what the rules decided about a chunk, and remembering it in the
 //! cache once committed.
 
-use super::apply::{get, in_chunks, query, source_key, to_i64};
+use super::apply::{get, query, source_key, to_i64};
 use super::bulk::{self, Col, Conflict};
 use super::cache::{Cache, CachedBatch};
 use super::error::backend as store_error;
+use super::lists::{is_one_of, parts};
 use super::load::{Loaded, read_tools};
 use super::minutes::{self, MinuteCounts};
 use super::read::micros;
@@ -293,13 +294,13 @@ impl<'t> Writer<'t> {
         // The ids of the new batches.
         let mut found: FastMap<(String, i64, String), i64> = FastMap::default();
         for ((wiki, tool), uids) in new_keys {
-            for part in &in_chunks(backend, &uids) {
+            for part in &parts(backend, &uids) {
                 let select = Query::select()
                     .columns([Batches::Id, Batches::Uid])
                     .from(Batches::Table)
                     .and_where(Expr::col(Batches::Wiki).eq(wiki))
                     .and_where(Expr::col(Batches::ToolId).eq(tool))
-                    .and_where(Expr::col(Batches::Uid).is_in(part.iter().copied()))
+                    .and_where(is_one_of(backend, Expr::col(Batches::Uid), part))
                     .to_owned();
                 for r in query(txn, &select, "reading new batch ids").await? {
                     found.insert(
@@ -507,7 +508,7 @@ impl<'t> Writer<'t> {
         .await?;
         let mut minutes = MinuteCounts::default();
         for (wiki, rcids) in newly {
-            for part in &in_chunks(txn.get_database_backend(), &rcids) {
+            for part in &parts(txn.get_database_backend(), &rcids) {
                 minutes::mark_reverted(txn, wiki, part, &mut minutes).await?;
             }
         }
