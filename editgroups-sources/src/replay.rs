@@ -7,14 +7,16 @@ use editgroups_core::{Cursor, EditSource, SkipReason, SourceError, SourceItem, S
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
 use std::fs::File;
-use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
+use std::io::{BufReader, Read, Seek, SeekFrom};
+use std::ops::Range;
 use std::path::PathBuf;
 use std::sync::{Arc, mpsc};
 use tokio::sync::oneshot;
 
 const CURSOR_KIND: &str = "replay";
 const CURSOR_VERSION: u32 = 1;
-/// Lines read per trip to the blocking thread pool.
+/// Lines a batch holds at least (all those of its last read block, whole), unless
+/// the input ends first.
 const LINES_PER_READ: usize = 1024;
 /// Lines longer than this are skipped as oversized, without being held in memory.
 pub const DEFAULT_MAX_LINE_BYTES: usize = 16 * 1024 * 1024;
@@ -160,8 +162,8 @@ impl EditSource for ReplaySource {
             max_line_bytes: self.max_line_bytes,
             position: start,
             reader: None,
-            line: Vec::new(),
-            before_line: None,
+            carry: Vec::new(),
+            dropped: None,
             labels,
             done: false,
         };
@@ -367,23 +369,18 @@ struct ReadState {
     inputs: Vec<ReplayInput>,
     parser: RecentChangeParser,
     max_line_bytes: usize,
-    /// The position after the last line read.
+    /// The position after the last line taken into a batch.
     position: Position,
-    reader: Option<Box<dyn BufRead + Send>>,
-    /// The last line read, reused from line to line.
-    line: Vec<u8>,
-    /// The position before the last line read, when that line had no newline.
-    before_line: Option<Position>,
+    reader: Option<Box<dyn Read + Send>>,
+    /// Bytes read past the last line taken: the start of the next line, which the
+    /// next batch begins with.
+    carry: Vec<u8>,
+    /// How many bytes of the current line were dropped because it is too long
+    /// (none when it is not).
+    dropped: Option<u64>,
     /// The inputs' names, for messages.
     labels: Arc<[String]>,
     done: bool,
-}
-
-enum Line {
-    /// A line, in `ReadState::line`.
-    Text,
-    TooLong,
-    End,
 }
 
 /// A line read and not parsed yet, or an item ready as it is.
@@ -404,23 +401,70 @@ enum Pending {
 /// Lines read and not parsed yet.
 struct Batch {
     /// The lines' bytes, one after the other.
-    arena: Vec<u8>,
+    arena: Arena,
     reads: Vec<Pending>,
 }
 
+/// The bytes a batch's lines are read into: initialized once and reused from
+/// batch to batch on the thread that reads and parses them, so reads neither
+/// clear memory nor fault pages in.
+struct Arena {
+    bytes: Vec<u8>,
+    /// How many of `bytes` hold what was read.
+    filled: usize,
+}
+
+/// Arenas larger than this are not kept for the next batch (a line of many
+/// megabytes made them grow).
+const MAX_KEPT_ARENA: usize = 4 * 1024 * 1024;
+
+thread_local! {
+    static SPARE_ARENA: std::cell::Cell<Vec<u8>> = const { std::cell::Cell::new(Vec::new()) };
+}
+
+impl Arena {
+    /// This thread's spare arena, at least `len` bytes long.
+    fn take(len: usize) -> Self {
+        let mut bytes = SPARE_ARENA.take();
+        let len = len.max(LINES_PER_READ * 1024 + READ_BYTES);
+        if bytes.len() < len {
+            bytes.resize(len, 0);
+        }
+        Self { bytes, filled: 0 }
+    }
+
+    /// Keeps the arena for this thread's next batch.
+    fn give_back(self) {
+        if self.bytes.len() <= MAX_KEPT_ARENA {
+            SPARE_ARENA.set(self.bytes);
+        }
+    }
+}
+
+/// Bytes asked of the input per read, straight into the batch's arena.
+const READ_BYTES: usize = 256 * 1024;
+
 impl ReadState {
-    /// Reads up to [`LINES_PER_READ`] lines (blocking).
+    /// Reads at least [`LINES_PER_READ`] lines, or up to the end (blocking). The
+    /// input is read in large blocks into the batch's arena, where the lines are
+    /// found and left in place: no copy of a line of its own.
     fn read(&mut self) -> Batch {
-        let mut arena = Vec::with_capacity(LINES_PER_READ * 1024);
-        let mut reads = Vec::with_capacity(LINES_PER_READ);
-        let mut lines = 0;
-        while lines < LINES_PER_READ && !self.done {
-            let Some(input) = self.inputs.get(self.position.input).cloned() else {
+        let mut arena = Arena::take(self.carry.len() + READ_BYTES);
+        arena.bytes[..self.carry.len()].copy_from_slice(&self.carry);
+        arena.filled = self.carry.len();
+        self.carry.clear();
+        let mut reads = Vec::with_capacity(LINES_PER_READ + 64);
+        // Where the line being read starts in the arena, and where to look for
+        // its end.
+        let (mut line_start, mut scanned) = (0, 0);
+        while !self.done {
+            let input = self.position.input;
+            let Some(source) = self.inputs.get(input).cloned() else {
                 self.done = true;
                 break;
             };
             if self.reader.is_none() {
-                match open(&input, self.position.offset) {
+                match open(&source, self.position.offset) {
                     Ok(reader) => self.reader = Some(reader),
                     Err(e) => {
                         reads.push(Pending::Item(Err(e)));
@@ -429,56 +473,106 @@ impl ReadState {
                     }
                 }
             }
-            let line = match self.read_line() {
-                Ok(line) => line,
+            // The lines the arena holds.
+            let unscanned = arena.bytes.get(scanned..arena.filled).unwrap_or_default();
+            for newline in memchr::memchr_iter(b'\n', unscanned) {
+                let end = scanned + newline + 1;
+                self.take_line(&mut reads, line_start..end, true);
+                line_start = end;
+            }
+            scanned = arena.filled;
+            if self.dropped.is_some() || arena.filled - line_start > self.max_line_bytes + 2 {
+                // A line too long to keep: count its bytes, keep none.
+                *self.dropped.get_or_insert(0) += (arena.filled - line_start) as u64;
+                arena.filled = line_start;
+                scanned = line_start;
+            }
+            if reads.len() >= LINES_PER_READ {
+                break;
+            }
+            match self.read_more(&mut arena) {
+                Ok(0) => {
+                    // The end of this input: a last line without its newline is a
+                    // line too.
+                    if arena.filled > line_start || self.dropped.is_some() {
+                        self.take_line(&mut reads, line_start..arena.filled, false);
+                        line_start = arena.filled;
+                    }
+                    scanned = arena.filled;
+                    self.reader = None;
+                    self.position = Position {
+                        input: input + 1,
+                        offset: 0,
+                        line: 0,
+                    };
+                }
+                Ok(_) => {}
                 Err(e) => {
+                    let label = source.label();
                     reads.push(Pending::Item(Err(SourceError::Io {
-                        context: format!("{} after line {}", input.label(), self.position.line),
+                        context: format!("{label} after line {}", self.position.line),
                         source: e,
                     })));
                     self.done = true;
                     break;
                 }
-            };
-            match line {
-                Line::End => {
-                    self.reader = None;
-                    self.position = Position {
-                        input: self.position.input + 1,
-                        offset: 0,
-                        line: 0,
-                    };
-                }
-                Line::TooLong => {
-                    lines += 1;
-                    reads.push(Pending::Item(Ok(SourceItem::Skipped {
-                        reason: SkipReason::Oversized,
-                        detail: format!(
-                            "{} line {}: longer than {} bytes",
-                            input.label(),
-                            self.position.line,
-                            self.max_line_bytes
-                        ),
-                        cursor: self.position.cursor(),
-                    })));
-                }
-                Line::Text => {
-                    lines += 1;
-                    let start = arena.len();
-                    arena.extend_from_slice(&self.line);
-                    reads.push(Pending::Line {
-                        bytes: start..arena.len(),
-                        input: self.position.input,
-                        line: self.position.line,
-                        // A last line without its newline may be a line still being
-                        // written: its items resume before it, so a later replay
-                        // reads it whole.
-                        resume: self.before_line.unwrap_or(self.position),
-                    });
-                }
             }
         }
+        if let Some(rest) = arena.bytes.get(line_start..arena.filled) {
+            self.carry.extend_from_slice(rest);
+        }
+        arena.filled = line_start;
         Batch { arena, reads }
+    }
+
+    /// Reads the next block of the input onto the end of the arena.
+    fn read_more(&mut self, arena: &mut Arena) -> std::io::Result<usize> {
+        let Some(reader) = self.reader.as_mut() else {
+            return Ok(0);
+        };
+        let from = arena.filled;
+        if arena.bytes.len() < from + READ_BYTES {
+            arena.bytes.resize(from + READ_BYTES, 0);
+        }
+        let spare = arena.bytes.get_mut(from..).unwrap_or_default();
+        let read = loop {
+            match reader.read(spare) {
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                read => break read,
+            }
+        };
+        arena.filled += *read.as_ref().unwrap_or(&0);
+        read
+    }
+
+    /// Takes the line at `bytes` of the arena into the batch.
+    fn take_line(&mut self, reads: &mut Vec<Pending>, bytes: Range<usize>, terminated: bool) {
+        let before = self.position;
+        let length = (bytes.end - bytes.start) as u64 + self.dropped.unwrap_or(0);
+        self.position.offset += length;
+        self.position.line += 1;
+        let label = self.inputs.get(before.input).map(ReplayInput::label);
+        if self.dropped.take().is_some() || bytes.len() > self.max_line_bytes + 2 {
+            reads.push(Pending::Item(Ok(SourceItem::Skipped {
+                reason: SkipReason::Oversized,
+                detail: format!(
+                    "{} line {}: longer than {} bytes",
+                    label.unwrap_or_default(),
+                    self.position.line,
+                    self.max_line_bytes
+                ),
+                cursor: self.position.cursor(),
+            })));
+            return;
+        }
+        reads.push(Pending::Line {
+            bytes,
+            input: before.input,
+            line: self.position.line,
+            // A last line without its newline may be a line still being written:
+            // its items resume before it, so a later replay reads it whole.
+            resume: if terminated { self.position } else { before },
+        });
     }
 }
 
@@ -490,7 +584,9 @@ impl Batch {
         labels: &[String],
     ) -> Vec<Result<SourceItem, SourceError>> {
         let arena = self.arena;
-        self.reads
+        let lines = arena.bytes.get(..arena.filled).unwrap_or_default();
+        let items = self
+            .reads
             .into_iter()
             .filter_map(|read| match read {
                 Pending::Item(item) => Some(item),
@@ -501,11 +597,13 @@ impl Batch {
                     resume,
                 } => {
                     let label = labels.get(input).map_or("?", String::as_str);
-                    let text = arena.get(bytes).unwrap_or_default();
+                    let text = lines.get(bytes).unwrap_or_default();
                     item(parser, label, line, resume, text).map(Ok)
                 }
             })
-            .collect()
+            .collect();
+        arena.give_back();
+        items
     }
 }
 
@@ -550,53 +648,7 @@ fn item(
     })
 }
 
-impl ReadState {
-    /// Reads one line, keeping at most `max_line_bytes` of it in memory.
-    fn read_line(&mut self) -> std::io::Result<Line> {
-        let Some(reader) = self.reader.as_mut() else {
-            return Ok(Line::End);
-        };
-        let line = &mut self.line;
-        line.clear();
-        let mut consumed = 0u64;
-        let mut too_long = false;
-        let mut terminated = false;
-        loop {
-            let available = reader.fill_buf()?;
-            if available.is_empty() {
-                break;
-            }
-            let (chunk, found) = match memchr::memchr(b'\n', available) {
-                Some(i) => (&available[..=i], true),
-                None => (available, false),
-            };
-            if !too_long {
-                if line.len() + chunk.len() > self.max_line_bytes + 2 {
-                    too_long = true;
-                    line.clear();
-                } else {
-                    line.extend_from_slice(chunk);
-                }
-            }
-            let n = chunk.len();
-            consumed += n as u64;
-            reader.consume(n);
-            if found {
-                terminated = true;
-                break;
-            }
-        }
-        if consumed == 0 {
-            return Ok(Line::End);
-        }
-        self.before_line = (!terminated).then_some(self.position);
-        self.position.offset += consumed;
-        self.position.line += 1;
-        Ok(if too_long { Line::TooLong } else { Line::Text })
-    }
-}
-
-fn open(input: &ReplayInput, offset: u64) -> Result<Box<dyn BufRead + Send>, SourceError> {
+fn open(input: &ReplayInput, offset: u64) -> Result<Box<dyn Read + Send>, SourceError> {
     let io_error = |context: String| move |source| SourceError::Io { context, source };
     match input {
         ReplayInput::Stdin => {
@@ -605,7 +657,7 @@ fn open(input: &ReplayInput, offset: u64) -> Result<Box<dyn BufRead + Send>, Sou
                     "standard input cannot be resumed; replay a file instead".into(),
                 ));
             }
-            Ok(Box::new(BufReader::new(std::io::stdin())))
+            Ok(Box::new(std::io::stdin()))
         }
         ReplayInput::File(path) => {
             let label = path.display().to_string();
@@ -614,10 +666,7 @@ fn open(input: &ReplayInput, offset: u64) -> Result<Box<dyn BufRead + Send>, Sou
                 .extension()
                 .is_some_and(|ext| ext.eq_ignore_ascii_case("gz"));
             if gzip {
-                let mut reader = BufReader::with_capacity(
-                    256 * 1024,
-                    flate2::read::MultiGzDecoder::new(BufReader::new(file)),
-                );
+                let mut reader = flate2::read::MultiGzDecoder::new(BufReader::new(file));
                 let skipped = std::io::copy(&mut (&mut reader).take(offset), &mut std::io::sink())
                     .map_err(io_error(format!("cannot read {label}")))?;
                 if skipped < offset {
@@ -634,7 +683,7 @@ fn open(input: &ReplayInput, offset: u64) -> Result<Box<dyn BufRead + Send>, Sou
                 }
                 file.seek(SeekFrom::Start(offset))
                     .map_err(io_error(format!("cannot seek in {label}")))?;
-                Ok(Box::new(BufReader::with_capacity(256 * 1024, file)))
+                Ok(Box::new(file))
             }
         }
     }

@@ -177,6 +177,60 @@ async fn oversized_lines_are_skipped_and_the_replay_goes_on() {
     assert_eq!(lines[2], "edit 2");
 }
 
+/// An event with a comment of `len` bytes: a line longer than any read block.
+fn long_event(rcid: u64, len: usize) -> String {
+    let event = event(rcid);
+    let comment = format!(r#""comment":"{}""#, "y".repeat(len));
+    event.replace(r#""comment":"c""#, &comment)
+}
+
+#[tokio::test]
+async fn lines_longer_than_a_read_are_kept_or_skipped_whole_and_resume_exactly() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = String::new();
+    for rcid in 1..=3000u64 {
+        // Now and then a line of 0.3 to 1.5 MB, spanning several reads.
+        let line = match rcid % 700 {
+            0 => long_event(rcid, 1_500_000),
+            350 => long_event(rcid, 300_000),
+            _ => event(rcid),
+        };
+        text.push_str(&line);
+        text.push('\n');
+    }
+    let path = write(dir.path(), "long.json", text.as_bytes());
+
+    let (items, error) = collect(&mut ReplaySource::from_files([&path]), None).await;
+    assert!(error.is_none());
+    let expected: Vec<String> = (1..=3000).map(|rcid| format!("edit {rcid}")).collect();
+    assert_eq!(summary(&items), expected);
+    let long = items.iter().find_map(|item| match item {
+        SourceItem::Edit { edit, .. } if edit.rcid == 700 => edit.comment.clone(),
+        _ => None,
+    });
+    assert_eq!(long.map(|c| c.len()), Some(1_500_000));
+
+    // Lines over 1 MB are dropped, whatever reads they span.
+    let mut small = ReplaySource::from_files([&path]).with_max_line_bytes(1_000_000);
+    let (items, error) = collect(&mut small, None).await;
+    assert!(error.is_none());
+    let lines = summary(&items);
+    assert_eq!(lines.len(), 3000);
+    for (index, line) in lines.iter().enumerate() {
+        let rcid = index + 1;
+        if rcid % 700 == 0 {
+            assert!(line.starts_with("oversized") && line.contains(&format!("line {rcid}:")));
+        } else {
+            assert_eq!(*line, format!("edit {rcid}"));
+        }
+    }
+    // Resuming after a dropped line, or after any other item, yields the rest.
+    for at in [0, 698, 699, 700, 1399, 2999] {
+        let (rest, _) = collect(&mut small, Some(items[at].cursor().clone())).await;
+        assert_eq!(summary(&rest), lines[at + 1..], "resuming after item {at}");
+    }
+}
+
 #[tokio::test]
 async fn wiki_filtering_skips_other_wikis_but_moves_the_cursor() {
     let dir = tempfile::tempdir().unwrap();
