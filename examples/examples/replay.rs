@@ -33,8 +33,10 @@ struct Args {
     #[arg(long = "namespace")]
     namespaces: Vec<i64>,
     /// Events read before each write to the store. Replays catch up on a backlog:
-    /// larger chunks mean fewer transactions and fewer pages written again.
-    #[arg(long, default_value_t = 10_000)]
+    /// larger chunks mean fewer transactions and fewer pages written again (about
+    /// 15 % more events/s into SQLite at 25,000 than at 10,000), and more memory
+    /// (two chunks are held at once: about 1 KB per event of each).
+    #[arg(long, default_value_t = 25_000)]
     chunk_size: usize,
     /// Files of JSON lines (`.gz` decompressed); `-` reads standard input.
     files: Vec<PathBuf>,
