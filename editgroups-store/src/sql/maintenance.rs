@@ -496,7 +496,7 @@ async fn record(
 
 /// SQLite's page cache, bounded while a batch is archived: deleting a large
 /// batch dirties pages of every index of the edits table, which would fill
-/// the cache the store keeps for ingestion (64 MiB) and keep it filled; with the
+/// the cache the store keeps for ingestion (32 MiB) and keep it filled; with the
 /// bound, SQLite writes the surplus to its log as it goes (measured: 111 MB
 /// resident archiving a million edits without the bound, 57 MB with it).
 struct SqliteCache {
