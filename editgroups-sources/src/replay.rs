@@ -387,7 +387,7 @@ struct ReadState {
 enum Pending {
     Line {
         /// Its bytes in the batch's arena.
-        bytes: std::ops::Range<usize>,
+        bytes: Range<usize>,
         /// Its input, by index.
         input: usize,
         /// Its line number.
@@ -453,18 +453,22 @@ impl ReadState {
         arena.bytes[..self.carry.len()].copy_from_slice(&self.carry);
         arena.filled = self.carry.len();
         self.carry.clear();
+        if self.carry.capacity() > MAX_KEPT_ARENA {
+            // It held the start of a very long line: not kept for the lines to come.
+            self.carry = Vec::new();
+        }
         let mut reads = Vec::with_capacity(LINES_PER_READ + 64);
         // Where the line being read starts in the arena, and where to look for
         // its end.
         let (mut line_start, mut scanned) = (0, 0);
         while !self.done {
             let input = self.position.input;
-            let Some(source) = self.inputs.get(input).cloned() else {
-                self.done = true;
-                break;
-            };
             if self.reader.is_none() {
-                match open(&source, self.position.offset) {
+                let Some(source) = self.inputs.get(input) else {
+                    self.done = true;
+                    break;
+                };
+                match open(source, self.position.offset) {
                     Ok(reader) => self.reader = Some(reader),
                     Err(e) => {
                         reads.push(Pending::Item(Err(e)));
@@ -508,7 +512,7 @@ impl ReadState {
                 }
                 Ok(_) => {}
                 Err(e) => {
-                    let label = source.label();
+                    let label = self.labels.get(input).map_or("?", String::as_str);
                     reads.push(Pending::Item(Err(SourceError::Io {
                         context: format!("{label} after line {}", self.position.line),
                         source: e,
@@ -551,15 +555,13 @@ impl ReadState {
         let length = (bytes.end - bytes.start) as u64 + self.dropped.unwrap_or(0);
         self.position.offset += length;
         self.position.line += 1;
-        let label = self.inputs.get(before.input).map(ReplayInput::label);
         if self.dropped.take().is_some() || bytes.len() > self.max_line_bytes + 2 {
+            let label = self.labels.get(before.input).map_or("?", String::as_str);
             reads.push(Pending::Item(Ok(SourceItem::Skipped {
                 reason: SkipReason::Oversized,
                 detail: format!(
-                    "{} line {}: longer than {} bytes",
-                    label.unwrap_or_default(),
-                    self.position.line,
-                    self.max_line_bytes
+                    "{label} line {}: longer than {} bytes",
+                    self.position.line, self.max_line_bytes
                 ),
                 cursor: self.position.cursor(),
             })));
