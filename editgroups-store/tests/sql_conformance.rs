@@ -243,6 +243,85 @@ async fn mariadb_keeps_data_across_reopening() {
     reopen_keeps_data(Kind::Mysql).await;
 }
 
+/// A chunk whose last write (its edits) the database refuses leaves nothing
+/// behind (no batch, no cursor), and the store goes on with the next chunk on
+/// the same connections. A trigger refuses one title.
+async fn refused_edits_leave_nothing_behind(kind: Kind) {
+    let db = TestDb::new(kind, "refused").await;
+    let store = db.open().await;
+    let refuse: &[&str] = match kind {
+        Kind::Postgres => &[
+            "CREATE FUNCTION refuse_title() RETURNS trigger LANGUAGE plpgsql AS \
+             $$ BEGIN IF NEW.title = 'Refused' THEN RAISE EXCEPTION 'refused title'; END IF; \
+             RETURN NEW; END $$",
+            "CREATE TRIGGER refuse_title BEFORE INSERT ON editgroups_edits \
+             FOR EACH ROW EXECUTE FUNCTION refuse_title()",
+        ],
+        Kind::Mysql => &[
+            "CREATE TRIGGER refuse_title BEFORE INSERT ON editgroups_edits \
+             FOR EACH ROW BEGIN IF NEW.title = 'Refused' THEN \
+             SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'refused title'; END IF; END",
+        ],
+        Kind::SqliteFile | Kind::SqliteMemory => &[
+            "CREATE TRIGGER refuse_title BEFORE INSERT ON editgroups_edits \
+             WHEN NEW.title = 'Refused' BEGIN SELECT RAISE(ABORT, 'refused title'); END",
+        ],
+    };
+    for sql in refuse {
+        store.connection().execute_unprepared(sql).await.unwrap();
+    }
+    let edits = |first: u64, last_title: &str| {
+        (first..first + 50)
+            .map(|rcid| {
+                let title = if rcid == first + 49 {
+                    last_title.to_owned()
+                } else {
+                    format!("Q{rcid}")
+                };
+                attributed(edit("w", rcid).title(&title), "OR", "abc", "Ann")
+            })
+            .collect::<Vec<_>>()
+    };
+    for _ in 0..2 {
+        let err = store
+            .apply(chunk("s", "1", edits(1, "Refused")))
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("refused title"), "{err}");
+        assert_eq!(store.cursor("s").await.unwrap(), None, "no cursor stored");
+        let batch = store.batch(&BatchKey::new("w", "OR", "abc")).await.unwrap();
+        assert!(batch.is_none(), "no batch stored: {batch:?}");
+    }
+    let report = store
+        .apply(chunk("s", "2", edits(101, "Q150")))
+        .await
+        .unwrap();
+    assert_eq!(report.inserted, 50);
+    let batch = store.batch(&BatchKey::new("w", "OR", "abc")).await.unwrap();
+    assert_eq!(
+        batch.map(|b| (b.nb_edits, b.nb_distinct_pages)),
+        Some((50, 50))
+    );
+    assert!(store.cursor("s").await.unwrap().is_some());
+    store.close().await.unwrap();
+    db.drop_db().await;
+}
+
+#[tokio::test]
+async fn sqlite_file_stores_nothing_of_a_refused_chunk() {
+    refused_edits_leave_nothing_behind(Kind::SqliteFile).await;
+}
+
+#[tokio::test]
+async fn postgres_stores_nothing_of_a_refused_chunk() {
+    refused_edits_leave_nothing_behind(Kind::Postgres).await;
+}
+
+#[tokio::test]
+async fn mariadb_stores_nothing_of_a_refused_chunk() {
+    refused_edits_leave_nothing_behind(Kind::Mysql).await;
+}
+
 /// A database whose schema version is newer than the code's is refused, and
 /// nothing is written to it.
 async fn newer_schema_is_refused(kind: Kind) {

@@ -15,6 +15,7 @@
 //! under a transaction.
 
 use super::cache::{Cache, WikiCache};
+use super::chunk_txn::ChunkTxn;
 use super::error::{backend as store_error, corrupt, db_error};
 use super::load::{self, Loaded, Snapshot};
 use super::migration::LOCK_ROW;
@@ -24,10 +25,7 @@ use editgroups_core::rulebook::{self, Needs};
 use editgroups_core::store::truncate_chars;
 use editgroups_core::{ApplyReport, Chunk, StoreError};
 use sea_orm::sea_query::{Expr, ExprTrait, Func, Iden, LockType, Query, SelectStatement};
-use sea_orm::{
-    ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, QueryResult,
-    SqliteTransactionMode, TransactionOptions, TransactionTrait, TryGetable,
-};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, QueryResult, TryGetable};
 use std::collections::BTreeSet;
 use std::time::Instant;
 
@@ -60,7 +58,7 @@ async fn apply_in_transaction(
     cache: &mut Cache,
 ) -> Result<ApplyReport, StoreError> {
     let started = Instant::now();
-    let txn = begin_writing(db).await?;
+    let txn = ChunkTxn::begin(db).await?;
     let generation = lock_generation(&txn).await?;
     cache.validate(generation);
     load_wikis(&txn, &chunk, cache).await?;
@@ -82,6 +80,7 @@ async fn apply_in_transaction(
     .map_err(|e| corrupt(e.to_string()))?;
     let decided_at = Instant::now();
     let report = decision.report;
+    txn.start_writes().await?;
     let writer = Writer::new(&txn, chunk, decision, loaded, cursor_row, cache);
     let written = writer.write().await?;
     let next = bump_generation(&txn, generation).await?;
@@ -105,24 +104,9 @@ async fn apply_in_transaction(
     Ok(report)
 }
 
-/// Starts a transaction that writes: SQLite takes its write lock at once.
-pub(crate) async fn begin_writing(
-    db: &DatabaseConnection,
-) -> Result<DatabaseTransaction, StoreError> {
-    let backend = db.get_database_backend();
-    let options = TransactionOptions {
-        sqlite_transaction_mode: (backend == DbBackend::Sqlite)
-            .then_some(SqliteTransactionMode::Immediate),
-        ..TransactionOptions::default()
-    };
-    db.begin_with_options(options)
-        .await
-        .map_err(|e| db_error("starting a transaction", e))
-}
-
 /// Takes the writer lock (PostgreSQL and MySQL; SQLite's `BEGIN IMMEDIATE`
 /// already did) and reads the write generation it holds.
-pub(crate) async fn lock_generation(txn: &DatabaseTransaction) -> Result<Option<i64>, StoreError> {
+pub(crate) async fn lock_generation(txn: &ChunkTxn) -> Result<Option<i64>, StoreError> {
     let mut lock = Query::select()
         .column(Meta::Value)
         .from(Meta::Table)
@@ -145,7 +129,7 @@ pub(crate) async fn lock_generation(txn: &DatabaseTransaction) -> Result<Option<
 
 /// Records a write: every cache that remembers another generation is dropped.
 pub(crate) async fn bump_generation(
-    txn: &DatabaseTransaction,
+    txn: &ChunkTxn,
     generation: Option<i64>,
 ) -> Result<Option<i64>, StoreError> {
     let Some(next) = generation.map(|g| g.wrapping_add(1)) else {
@@ -228,11 +212,7 @@ pub(crate) async fn query<C: ConnectionTrait>(
 /// Makes sure the cache knows, for each wiki of the chunk, up to where its stored
 /// events, undos and edits are remembered: above the stored maxima when it
 /// meets the wiki (everything later is written through it).
-async fn load_wikis(
-    db: &DatabaseTransaction,
-    chunk: &Chunk,
-    cache: &mut Cache,
-) -> Result<(), StoreError> {
+async fn load_wikis(db: &ChunkTxn, chunk: &Chunk, cache: &mut Cache) -> Result<(), StoreError> {
     let wikis: BTreeSet<&str> = chunk
         .edits
         .iter()
@@ -268,7 +248,7 @@ async fn load_wikis(
 
 /// The largest value of `column` among a wiki's rows.
 async fn max(
-    db: &DatabaseTransaction,
+    db: &ChunkTxn,
     table: impl Iden + 'static,
     wiki_column: impl Iden + 'static,
     column: impl Iden + 'static,

@@ -254,6 +254,22 @@ fn push_insert_into(backend: DbBackend, table: &Col, columns: &[&Col], sql: &mut
     sql.push(')');
 }
 
+/// PostgreSQL: `COPY table (columns) FROM STDIN (FORMAT binary)`.
+#[cfg(feature = "postgres")]
+pub(crate) fn copy_statement(table: &Col, columns: &[&Col]) -> String {
+    let mut sql = String::from("COPY ");
+    quote(DbBackend::Postgres, table, &mut sql);
+    sql.push_str(" (");
+    for (i, col) in columns.iter().enumerate() {
+        if i > 0 {
+            sql.push_str(", ");
+        }
+        quote(DbBackend::Postgres, *col, &mut sql);
+    }
+    sql.push_str(") FROM STDIN (FORMAT binary)");
+    sql
+}
+
 /// Appends what to do on a conflicting key.
 fn push_conflict(backend: DbBackend, table: &Col, conflict: Conflict<'_>, sql: &mut String) {
     if let Conflict::Add { key, columns } = conflict {

@@ -4,6 +4,7 @@
 use super::apply::{get, query, to_i64, to_u64};
 use super::bulk;
 use super::cache::Cache;
+use super::chunk_txn::ChunkTxn;
 use super::error::corrupt;
 use super::lists::{is_one_of, padded_parts, parts, parts_of_at_most};
 use super::read::timestamp;
@@ -17,7 +18,7 @@ use editgroups_core::rulebook::{
 };
 use editgroups_core::{BatchKey, ChangeType, Chunk, StoreError};
 use sea_orm::sea_query::{Expr, ExprTrait, Query, SelectStatement, UnionType};
-use sea_orm::{ConnectionTrait, DatabaseTransaction, JoinType, QueryResult};
+use sea_orm::{ConnectionTrait, JoinType, QueryResult};
 use std::collections::BTreeMap;
 
 /// Values by wiki, then by a key within the wiki.
@@ -170,7 +171,7 @@ impl StoredState for Snapshot<'_> {
 
 /// Which of the chunk's events were stored before.
 pub(crate) async fn load_seen(
-    db: &DatabaseTransaction,
+    db: &ChunkTxn,
     chunk: &Chunk,
     cache: &Cache,
     loaded: &mut Loaded,
@@ -220,7 +221,7 @@ pub(crate) async fn load_seen(
 
 /// Loads everything else the chunk's fresh events read.
 pub(crate) async fn load_needs(
-    db: &DatabaseTransaction,
+    db: &ChunkTxn,
     needs: &Needs<'_>,
     cache: &mut Cache,
     loaded: &mut Loaded,
@@ -234,7 +235,7 @@ pub(crate) async fn load_needs(
 }
 
 async fn load_tools(
-    db: &DatabaseTransaction,
+    db: &ChunkTxn,
     needs: &Needs<'_>,
     cache: &Cache,
     loaded: &mut Loaded,
@@ -258,7 +259,7 @@ async fn load_tools(
 
 /// Reads the ids of these tools.
 pub(crate) async fn read_tools(
-    db: &DatabaseTransaction,
+    db: &ChunkTxn,
     tools: &[&str],
     loaded: &mut Loaded,
 ) -> Result<(), StoreError> {
@@ -331,7 +332,7 @@ pub(crate) fn batch_select() -> SelectStatement {
 /// The batches the chunk adds edits to, with their tags, from the cache or the
 /// database.
 async fn load_batches_by_key(
-    db: &DatabaseTransaction,
+    db: &ChunkTxn,
     needs: &Needs<'_>,
     cache: &mut Cache,
     loaded: &mut Loaded,
@@ -388,7 +389,7 @@ async fn load_batches_by_key(
 /// Which of the chunk's (batch, title) pairs are stored, for batches whose
 /// pages the cache does not hold whole.
 async fn load_pages(
-    db: &DatabaseTransaction,
+    db: &ChunkTxn,
     needs: &Needs<'_>,
     cache: &Cache,
     loaded: &mut Loaded,
@@ -511,7 +512,7 @@ fn target_from_row(
 /// The stored edits the chunk's undos, deletions and restores may revert, and
 /// their batches.
 async fn load_targets(
-    db: &DatabaseTransaction,
+    db: &ChunkTxn,
     needs: &Needs<'_>,
     cache: &Cache,
     loaded: &mut Loaded,
@@ -635,7 +636,7 @@ fn signal_select() -> SelectStatement {
 
 /// The stored undos of the revisions the chunk's edits made.
 async fn load_undos(
-    db: &DatabaseTransaction,
+    db: &ChunkTxn,
     needs: &Needs<'_>,
     cache: &Cache,
     loaded: &mut Loaded,
@@ -683,7 +684,7 @@ async fn load_undos(
 /// The stored deletions and restores of the pages the chunk's edits create or
 /// delete.
 async fn load_page_signals(
-    db: &DatabaseTransaction,
+    db: &ChunkTxn,
     needs: &Needs<'_>,
     loaded: &mut Loaded,
 ) -> Result<(), StoreError> {

@@ -6,6 +6,8 @@
 //!   decide, `write` the decision;
 //! - `bulk`: multi-row statements under the bind-parameter limits;
 //! - `cache`: what the store remembers of its own commits between chunks;
+//! - `chunk_txn`: the transaction a chunk is applied in; on PostgreSQL, on a
+//!   connection of its own, for `COPY` (`copy`: the binary rows);
 //! - `checkpoint`: SQLite checkpoints beside the writer;
 //! - `read`: queries;
 //! - `minutes`: each batch's edits per minute, for timelines (`m0008_batch_minutes`);
@@ -18,6 +20,9 @@ mod bulk;
 mod cache;
 #[cfg(feature = "sqlite")]
 mod checkpoint;
+mod chunk_txn;
+#[cfg(feature = "postgres")]
+mod copy;
 mod error;
 mod lists;
 mod load;
@@ -170,7 +175,8 @@ impl SqlStore {
             #[cfg(feature = "postgres")]
             options.map_sqlx_postgres_opts(|o| {
                 // Cached statements would otherwise switch to generic plans, which
-                // do not see how selective an `IN` list is.
+                // do not see how selective an `IN` list is. A chunk's writes go
+                // back to cached plans (`ChunkTxn::start_writes`).
                 o.statement_cache_capacity(STATEMENT_CACHE)
                     .options([("plan_cache_mode", "force_custom_plan")])
             });

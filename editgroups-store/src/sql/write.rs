@@ -4,6 +4,7 @@
 use super::apply::{get, query, source_key, to_i64};
 use super::bulk::{self, Col, Conflict};
 use super::cache::{Cache, CachedBatch};
+use super::chunk_txn::ChunkTxn;
 use super::error::backend as store_error;
 use super::lists::{is_one_of, parts};
 use super::load::{Loaded, read_tools};
@@ -19,8 +20,8 @@ use editgroups_core::rulebook::{
     StoredTarget,
 };
 use editgroups_core::{BatchKey, Chunk, Edit, StoreError};
+use sea_orm::ConnectionTrait;
 use sea_orm::sea_query::{Expr, ExprTrait, Query, Value};
-use sea_orm::{ConnectionTrait, DatabaseTransaction};
 use std::collections::BTreeMap;
 
 /// A cursor row: the encoded cursor and the latest event time (µs).
@@ -28,7 +29,7 @@ pub(crate) type CursorRow = (Option<String>, Option<i64>);
 
 /// The stored cursor row of a source, from the cache or the database.
 pub(crate) async fn cursor_row(
-    txn: &DatabaseTransaction,
+    txn: &ChunkTxn,
     source: &str,
     cache: &Cache,
 ) -> Result<Option<CursorRow>, StoreError> {
@@ -52,7 +53,7 @@ pub(crate) async fn cursor_row(
 
 /// A decision on its way to the database.
 pub(crate) struct Writer<'t> {
-    txn: &'t DatabaseTransaction,
+    txn: &'t ChunkTxn,
     chunk: Chunk,
     decision: Decision<i64>,
     loaded: Loaded,
@@ -131,7 +132,7 @@ impl Written {
 
 impl<'t> Writer<'t> {
     pub(crate) fn new(
-        txn: &'t DatabaseTransaction,
+        txn: &'t ChunkTxn,
         chunk: Chunk,
         decision: Decision<i64>,
         loaded: Loaded,
@@ -697,6 +698,10 @@ impl<'t> Writer<'t> {
             edits.push((edit, batch, new.reverted_by.is_some()));
         }
         minutes.write(txn).await?;
+        #[cfg(feature = "postgres")]
+        if let Some(pg) = txn.postgres() {
+            return copy_edits(pg, edits).await;
+        }
         let rows = edits
             .into_iter()
             .map(|(e, batch, reverted)| edit_row(e, batch, reverted));
@@ -771,6 +776,58 @@ fn edit_row(e: Edit, batch: i64, reverted: bool) -> Result<Vec<Value>, StoreErro
         e.uri.into(),
         reverted.into(),
     ])
+}
+
+/// PostgreSQL: the edits in one binary `COPY`, their values in the order of
+/// [`EDIT_COLUMNS`] and of their types there.
+#[cfg(feature = "postgres")]
+async fn copy_edits(
+    pg: &super::chunk_txn::postgres::PgTxn,
+    edits: Vec<(Edit, i64, bool)>,
+) -> Result<(), StoreError> {
+    use super::copy::BinaryRows;
+    // About what an edit of the benchmark stream takes, to allocate once.
+    const BYTES_PER_EDIT: usize = 400;
+    let mut rows = BinaryRows::new(EDIT_COLUMNS.len(), edits.len() * BYTES_PER_EDIT)?;
+    let revision = |v: Option<u64>| v.map(|v| to_i64(v, "revision id")).transpose();
+    for (e, batch, reverted) in &edits {
+        rows.row();
+        rows.text(Some(&e.wiki))?;
+        rows.bigint(Some(to_i64(e.rcid, "rc id")?));
+        rows.bigint(Some(*batch));
+        rows.text(Some(e.change_type.type_name()))?;
+        rows.text(e.change_type.log_type())?;
+        rows.text(e.change_type.log_action())?;
+        rows.bigint(Some(e.namespace));
+        rows.text(Some(&e.title))?;
+        rows.bigint(revision(e.old_revision)?);
+        rows.bigint(revision(e.new_revision)?);
+        rows.bigint(e.old_length);
+        rows.bigint(e.new_length);
+        rows.bigint(Some(micros(e.timestamp)));
+        rows.text(e.user.as_deref())?;
+        rows.boolean(e.bot);
+        rows.boolean(e.minor);
+        rows.boolean(e.patrolled);
+        rows.text(e.comment.as_deref())?;
+        rows.text(e.parsedcomment.as_deref())?;
+        rows.text(e.uri.as_deref())?;
+        rows.boolean(Some(*reverted));
+    }
+    let count = rows.len();
+    let copied = pg
+        .copy_in(
+            &bulk::copy_statement(&Edits::Table, &EDIT_COLUMNS),
+            rows.finish(),
+        )
+        .await
+        .map_err(|e| super::error::db_error("adding edits", e))?;
+    if copied != count as u64 {
+        return Err(store_error(format!(
+            "adding edits: {copied} rows copied of {count}"
+        )));
+    }
+    Ok(())
 }
 
 fn counter(value: u64) -> Result<i64, StoreError> {
