@@ -22,7 +22,10 @@ pub(crate) enum ChunkTxn {
     SeaOrm(DatabaseTransaction),
     /// A PostgreSQL transaction on a pool connection.
     #[cfg(feature = "postgres")]
-    Postgres(postgres::PgTxn),
+    Postgres(sqlx_txn::SqlxTxn<sea_orm::sqlx::Postgres>),
+    /// A SQLite transaction on the pool's connection.
+    #[cfg(feature = "sqlite")]
+    Sqlite(sqlx_txn::SqlxTxn<sea_orm::sqlx::Sqlite>),
 }
 
 impl ChunkTxn {
@@ -32,9 +35,18 @@ impl ChunkTxn {
         if let sea_orm::DatabaseConnectionType::SqlxPostgresPoolConnection(_) = &db.inner {
             // The match proves the pool is there: the accessor cannot panic.
             let pool = db.get_postgres_connection_pool();
-            return postgres::PgTxn::begin(pool)
+            return sqlx_txn::SqlxTxn::begin(pool, None, DbBackend::Postgres)
                 .await
                 .map(Self::Postgres)
+                .map_err(|e| db_error("starting a transaction", e));
+        }
+        #[cfg(feature = "sqlite")]
+        if let sea_orm::DatabaseConnectionType::SqlxSqlitePoolConnection(_) = &db.inner {
+            // As for PostgreSQL. The write lock is taken at once.
+            let pool = db.get_sqlite_connection_pool();
+            return sqlx_txn::SqlxTxn::begin(pool, Some("BEGIN IMMEDIATE"), DbBackend::Sqlite)
+                .await
+                .map(Self::Sqlite)
                 .map_err(|e| db_error("starting a transaction", e));
         }
         begin_writing(db).await.map(Self::SeaOrm)
@@ -46,6 +58,8 @@ impl ChunkTxn {
             Self::SeaOrm(txn) => txn.commit().await,
             #[cfg(feature = "postgres")]
             Self::Postgres(txn) => txn.commit().await,
+            #[cfg(feature = "sqlite")]
+            Self::Sqlite(txn) => txn.commit().await,
         }
     }
 
@@ -58,6 +72,8 @@ impl ChunkTxn {
     pub(crate) async fn start_writes(&self) -> Result<(), StoreError> {
         match self {
             Self::SeaOrm(_) => Ok(()),
+            #[cfg(feature = "sqlite")]
+            Self::Sqlite(_) => Ok(()),
             #[cfg(feature = "postgres")]
             Self::Postgres(txn) => txn
                 .execute_unprepared("SET LOCAL plan_cache_mode = auto")
@@ -69,10 +85,10 @@ impl ChunkTxn {
 
     /// The PostgreSQL connection that `COPY` runs on, when there is one.
     #[cfg(feature = "postgres")]
-    pub(crate) fn postgres(&self) -> Option<&postgres::PgTxn> {
+    pub(crate) fn postgres(&self) -> Option<&sqlx_txn::SqlxTxn<sea_orm::sqlx::Postgres>> {
         match self {
             Self::Postgres(txn) => Some(txn),
-            Self::SeaOrm(_) => None,
+            _ => None,
         }
     }
 }
@@ -97,6 +113,8 @@ impl ConnectionTrait for ChunkTxn {
             Self::SeaOrm(txn) => txn.get_database_backend(),
             #[cfg(feature = "postgres")]
             Self::Postgres(txn) => txn.get_database_backend(),
+            #[cfg(feature = "sqlite")]
+            Self::Sqlite(txn) => txn.get_database_backend(),
         }
     }
 
@@ -105,6 +123,8 @@ impl ConnectionTrait for ChunkTxn {
             Self::SeaOrm(txn) => txn.execute_raw(stmt).await,
             #[cfg(feature = "postgres")]
             Self::Postgres(txn) => txn.execute_raw(stmt).await,
+            #[cfg(feature = "sqlite")]
+            Self::Sqlite(txn) => txn.execute_raw(stmt).await,
         }
     }
 
@@ -113,6 +133,8 @@ impl ConnectionTrait for ChunkTxn {
             Self::SeaOrm(txn) => txn.execute_unprepared(sql).await,
             #[cfg(feature = "postgres")]
             Self::Postgres(txn) => txn.execute_unprepared(sql).await,
+            #[cfg(feature = "sqlite")]
+            Self::Sqlite(txn) => txn.execute_unprepared(sql).await,
         }
     }
 
@@ -121,6 +143,8 @@ impl ConnectionTrait for ChunkTxn {
             Self::SeaOrm(txn) => txn.query_one_raw(stmt).await,
             #[cfg(feature = "postgres")]
             Self::Postgres(txn) => txn.query_one_raw(stmt).await,
+            #[cfg(feature = "sqlite")]
+            Self::Sqlite(txn) => txn.query_one_raw(stmt).await,
         }
     }
 
@@ -129,18 +153,21 @@ impl ConnectionTrait for ChunkTxn {
             Self::SeaOrm(txn) => txn.query_all_raw(stmt).await,
             #[cfg(feature = "postgres")]
             Self::Postgres(txn) => txn.query_all_raw(stmt).await,
+            #[cfg(feature = "sqlite")]
+            Self::Sqlite(txn) => txn.query_all_raw(stmt).await,
         }
     }
 }
 
-#[cfg(feature = "postgres")]
-pub(crate) mod postgres {
-    //! A PostgreSQL transaction on a connection of the store's pool.
+#[cfg(any(feature = "postgres", feature = "sqlite"))]
+pub(crate) mod sqlx_txn {
+    //! A transaction on a connection of the store's sqlx pool, its statements
+    //! run by sqlx as sea-orm runs them, their values moved rather than copied.
 
     use async_trait::async_trait;
     use futures::lock::Mutex;
     use sea_orm::sea_query::Values;
-    use sea_orm::sqlx::{self, PgPool, Postgres, Transaction};
+    use sea_orm::sqlx::{self, Database, Executor, IntoArguments, Pool, Transaction};
     use sea_orm::{
         ConnectionTrait, DbBackend, DbErr, ExecResult, QueryResult, RuntimeErr, Statement,
     };
@@ -149,27 +176,38 @@ pub(crate) mod postgres {
     /// A transaction on a pool connection, rolled back if dropped uncommitted
     /// (sqlx's [`Transaction`] does that when the connection goes back to the
     /// pool).
-    pub(crate) struct PgTxn {
+    pub(crate) struct SqlxTxn<DB: Database> {
         /// Behind a lock because [`ConnectionTrait`] runs statements through
         /// `&self`; one statement runs at a time.
-        txn: Mutex<Transaction<'static, Postgres>>,
+        txn: Mutex<Transaction<'static, DB>>,
+        backend: DbBackend,
     }
 
-    impl PgTxn {
-        pub(super) async fn begin(pool: &PgPool) -> Result<Self, DbErr> {
-            let txn = pool
-                .begin()
-                .await
-                .map_err(|e| DbErr::Conn(RuntimeErr::SqlxError(e.into())))?;
+    impl<DB: Database> SqlxTxn<DB> {
+        /// Begins with `statement` (`BEGIN` when `None`).
+        pub(super) async fn begin(
+            pool: &Pool<DB>,
+            statement: Option<&'static str>,
+            backend: DbBackend,
+        ) -> Result<Self, DbErr> {
+            let begun = match statement {
+                Some(statement) => pool.begin_with(statement).await,
+                None => pool.begin().await,
+            };
+            let txn = begun.map_err(|e| DbErr::Conn(RuntimeErr::SqlxError(e.into())))?;
             Ok(Self {
                 txn: Mutex::new(txn),
+                backend,
             })
         }
 
         pub(super) async fn commit(self) -> Result<(), DbErr> {
             self.txn.into_inner().commit().await.map_err(exec_error)
         }
+    }
 
+    #[cfg(feature = "postgres")]
+    impl SqlxTxn<sqlx::Postgres> {
         /// Runs `COPY … FROM STDIN` (`statement`) with `data`, in the format
         /// the statement names.
         pub(crate) async fn copy_in(&self, statement: &str, data: Vec<u8>) -> Result<u64, DbErr> {
@@ -194,15 +232,26 @@ pub(crate) mod postgres {
     }
 
     /// A sea-orm statement as a sqlx query, as sea-orm runs it.
-    fn sqlx_query(stmt: Statement) -> sqlx::query::Query<'static, Postgres, SqlxValues> {
+    fn sqlx_query<DB>(stmt: Statement) -> sqlx::query::Query<'static, DB, SqlxValues>
+    where
+        DB: Database,
+        SqlxValues: IntoArguments<DB>,
+    {
         let values = stmt.values.unwrap_or_else(|| Values(Vec::new()));
         sqlx::query_with(sqlx::AssertSqlSafe(stmt.sql), SqlxValues(values))
     }
 
     #[async_trait]
-    impl ConnectionTrait for PgTxn {
+    impl<DB> ConnectionTrait for SqlxTxn<DB>
+    where
+        DB: Database,
+        for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+        SqlxValues: IntoArguments<DB>,
+        QueryResult: From<DB::Row>,
+        ExecResult: From<DB::QueryResult>,
+    {
         fn get_database_backend(&self) -> DbBackend {
-            DbBackend::Postgres
+            self.backend
         }
 
         async fn execute_raw(&self, stmt: Statement) -> Result<ExecResult, DbErr> {

@@ -782,7 +782,7 @@ fn edit_row(e: Edit, batch: i64, reverted: bool) -> Result<Vec<Value>, StoreErro
 /// [`EDIT_COLUMNS`] and of their types there.
 #[cfg(feature = "postgres")]
 async fn copy_edits(
-    pg: &super::chunk_txn::postgres::PgTxn,
+    pg: &super::chunk_txn::sqlx_txn::SqlxTxn<sea_orm::sqlx::Postgres>,
     edits: Vec<(Edit, i64, bool)>,
 ) -> Result<(), StoreError> {
     use super::copy::BinaryRows;
