@@ -322,6 +322,82 @@ async fn mariadb_stores_nothing_of_a_refused_chunk() {
     refused_edits_leave_nothing_behind(Kind::Mysql).await;
 }
 
+/// Texts with NUL characters are stored: as they are where the database can
+/// hold them, with U+FFFD in place of each NUL on PostgreSQL (whose text
+/// cannot); the rules see what is stored, so the page counts once either way.
+async fn texts_with_nul_are_stored(kind: Kind) {
+    let db = TestDb::new(kind, "nul").await;
+    let store = db.open().await;
+    let with_nul = |rcid: u64| {
+        let mut item = attributed(
+            edit("w", rcid)
+                .title("Q\u{0}1")
+                .comment("one\u{0}two")
+                .user("A\u{0}nn"),
+            "OR",
+            "abc",
+            "A\u{0}nn",
+        );
+        if let Some(m) = &mut item.attribution {
+            m.summary = "sum\u{0}mary".to_owned();
+        }
+        item
+    };
+    store
+        .apply(chunk("s", "1", vec![with_nul(1), with_nul(2)]))
+        .await
+        .unwrap();
+    let expected = |text: &str| match kind {
+        Kind::Postgres => text.replace('\0', "\u{fffd}"),
+        _ => text.to_owned(),
+    };
+    let key = BatchKey::new("w", "OR", "abc");
+    let batch = store.batch(&key).await.unwrap().expect("the batch");
+    assert_eq!(batch.user, expected("A\u{0}nn"));
+    assert_eq!(batch.summary, expected("sum\u{0}mary"));
+    assert_eq!((batch.nb_edits, batch.nb_distinct_pages), (2, 1));
+    let edits = store
+        .batch_edits(&key, editgroups_core::Page::all())
+        .await
+        .unwrap();
+    assert_eq!(edits.len(), 2);
+    for stored in &edits {
+        assert_eq!(stored.edit.title, expected("Q\u{0}1"));
+        assert_eq!(
+            stored.edit.comment.as_deref(),
+            Some(expected("one\u{0}two").as_str())
+        );
+        assert_eq!(
+            stored.edit.user.as_deref(),
+            Some(expected("A\u{0}nn").as_str())
+        );
+    }
+    // A later chunk's edit of the same page is no new page.
+    store
+        .apply(chunk("s", "2", vec![with_nul(3)]))
+        .await
+        .unwrap();
+    let batch = store.batch(&key).await.unwrap().expect("the batch");
+    assert_eq!((batch.nb_edits, batch.nb_distinct_pages), (3, 1));
+    store.close().await.unwrap();
+    db.drop_db().await;
+}
+
+#[tokio::test]
+async fn sqlite_stores_texts_with_nul() {
+    texts_with_nul_are_stored(Kind::SqliteFile).await;
+}
+
+#[tokio::test]
+async fn postgres_stores_texts_with_nul() {
+    texts_with_nul_are_stored(Kind::Postgres).await;
+}
+
+#[tokio::test]
+async fn mariadb_stores_texts_with_nul() {
+    texts_with_nul_are_stored(Kind::Mysql).await;
+}
+
 /// A database whose schema version is newer than the code's is refused, and
 /// nothing is written to it.
 async fn newer_schema_is_refused(kind: Kind) {

@@ -23,7 +23,7 @@ use super::schema::{Edits, Meta, OtherEvents, RevertSignals};
 use super::write::Writer;
 use editgroups_core::rulebook::{self, Needs};
 use editgroups_core::store::truncate_chars;
-use editgroups_core::{ApplyReport, Chunk, StoreError};
+use editgroups_core::{ApplyReport, ChangeType, Chunk, StoreError};
 use sea_orm::sea_query::{Expr, ExprTrait, Func, Iden, LockType, Query, SelectStatement};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, QueryResult, TryGetable};
 use std::collections::BTreeSet;
@@ -41,6 +41,10 @@ pub(crate) async fn apply(
     chunk: Chunk,
     cache: &mut Cache,
 ) -> Result<ApplyReport, StoreError> {
+    let mut chunk = chunk;
+    if db.get_database_backend() == DbBackend::Postgres {
+        replace_nul(&mut chunk);
+    }
     validate(&chunk)?;
     let result = apply_in_transaction(db, chunk, cache).await;
     if result.is_err() {
@@ -144,6 +148,50 @@ pub(crate) async fn bump_generation(
         .await
         .map_err(|e| db_error("recording the write", e))?;
     Ok(Some(next))
+}
+
+/// PostgreSQL text cannot hold U+0000: every NUL in the texts of a chunk for it
+/// becomes U+FFFD (the replacement character), before the rules read them, so
+/// that what is stored and what the rules compare are the same. MediaWiki sends
+/// no NUL; without this, one event with a NUL (from a source of one's own, or a
+/// damaged record) would fail its chunk on every retry and stop ingestion.
+fn replace_nul(chunk: &mut Chunk) {
+    fn fix(text: &mut String) {
+        if text.contains('\0') {
+            *text = text.replace('\0', "\u{fffd}");
+        }
+    }
+    fn fix_opt(text: &mut Option<String>) {
+        if let Some(text) = text {
+            fix(text);
+        }
+    }
+    for item in &mut chunk.edits {
+        let e = &mut item.edit;
+        fix(&mut e.wiki);
+        fix(&mut e.title);
+        fix_opt(&mut e.user);
+        fix_opt(&mut e.comment);
+        fix_opt(&mut e.parsedcomment);
+        fix_opt(&mut e.uri);
+        match &mut e.change_type {
+            ChangeType::Log {
+                log_type,
+                log_action,
+            } => {
+                fix_opt(log_type);
+                fix_opt(log_action);
+            }
+            ChangeType::Other { name } => fix(name),
+            _ => {}
+        }
+        if let Some(m) = &mut item.attribution {
+            fix(&mut m.tool);
+            fix(&mut m.uid);
+            fix(&mut m.user);
+            fix(&mut m.summary);
+        }
+    }
 }
 
 /// Checks that every value fits its column, before anything is written.
