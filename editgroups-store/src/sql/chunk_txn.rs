@@ -1,11 +1,12 @@
 //! The transaction a chunk is applied in.
 //!
-//! Through sea-orm, except on a PostgreSQL pool, where the transaction runs on
-//! a connection of its own taken from the pool: sea-orm does not hand out the
-//! driver connection of its transactions, and the chunk's edits go in with
-//! `COPY … FROM STDIN (FORMAT binary)` on it (see `copy`), which PostgreSQL
-//! reads faster than any `INSERT`. Every other statement runs as it does
-//! through sea-orm, by sqlx on the same connection.
+//! On the store's own sqlx pools (every store opened from a URL) the
+//! transaction runs on a pool connection through sqlx directly: sea-orm does not
+//! hand out the driver connection of its transactions, and copies every
+//! statement's values before binding them. On PostgreSQL the chunk's edits then
+//! go in with `COPY … FROM STDIN (FORMAT binary)` on that connection (see
+//! `copy`), which PostgreSQL reads faster than any `INSERT`. Other connections
+//! (a mock, a proxy handed to `SqlStore::from_connection`) go through sea-orm.
 
 use super::error::db_error;
 use async_trait::async_trait;
@@ -26,6 +27,9 @@ pub(crate) enum ChunkTxn {
     /// A SQLite transaction on the pool's connection.
     #[cfg(feature = "sqlite")]
     Sqlite(sqlx_txn::SqlxTxn<sea_orm::sqlx::Sqlite>),
+    /// A MySQL/MariaDB transaction on a pool connection.
+    #[cfg(feature = "mysql")]
+    MySql(sqlx_txn::SqlxTxn<sea_orm::sqlx::MySql>),
 }
 
 impl ChunkTxn {
@@ -49,6 +53,14 @@ impl ChunkTxn {
                 .map(Self::Sqlite)
                 .map_err(|e| db_error("starting a transaction", e));
         }
+        #[cfg(feature = "mysql")]
+        if let sea_orm::DatabaseConnectionType::SqlxMySqlPoolConnection(_) = &db.inner {
+            let pool = db.get_mysql_connection_pool();
+            return sqlx_txn::SqlxTxn::begin(pool, None, DbBackend::MySql)
+                .await
+                .map(Self::MySql)
+                .map_err(|e| db_error("starting a transaction", e));
+        }
         begin_writing(db).await.map(Self::SeaOrm)
     }
 
@@ -60,6 +72,8 @@ impl ChunkTxn {
             Self::Postgres(txn) => txn.commit().await,
             #[cfg(feature = "sqlite")]
             Self::Sqlite(txn) => txn.commit().await,
+            #[cfg(feature = "mysql")]
+            Self::MySql(txn) => txn.commit().await,
         }
     }
 
@@ -74,6 +88,8 @@ impl ChunkTxn {
             Self::SeaOrm(_) => Ok(()),
             #[cfg(feature = "sqlite")]
             Self::Sqlite(_) => Ok(()),
+            #[cfg(feature = "mysql")]
+            Self::MySql(_) => Ok(()),
             #[cfg(feature = "postgres")]
             Self::Postgres(txn) => txn
                 .execute_unprepared("SET LOCAL plan_cache_mode = auto")
@@ -115,6 +131,8 @@ impl ConnectionTrait for ChunkTxn {
             Self::Postgres(txn) => txn.get_database_backend(),
             #[cfg(feature = "sqlite")]
             Self::Sqlite(txn) => txn.get_database_backend(),
+            #[cfg(feature = "mysql")]
+            Self::MySql(txn) => txn.get_database_backend(),
         }
     }
 
@@ -125,6 +143,8 @@ impl ConnectionTrait for ChunkTxn {
             Self::Postgres(txn) => txn.execute_raw(stmt).await,
             #[cfg(feature = "sqlite")]
             Self::Sqlite(txn) => txn.execute_raw(stmt).await,
+            #[cfg(feature = "mysql")]
+            Self::MySql(txn) => txn.execute_raw(stmt).await,
         }
     }
 
@@ -135,6 +155,8 @@ impl ConnectionTrait for ChunkTxn {
             Self::Postgres(txn) => txn.execute_unprepared(sql).await,
             #[cfg(feature = "sqlite")]
             Self::Sqlite(txn) => txn.execute_unprepared(sql).await,
+            #[cfg(feature = "mysql")]
+            Self::MySql(txn) => txn.execute_unprepared(sql).await,
         }
     }
 
@@ -145,6 +167,8 @@ impl ConnectionTrait for ChunkTxn {
             Self::Postgres(txn) => txn.query_one_raw(stmt).await,
             #[cfg(feature = "sqlite")]
             Self::Sqlite(txn) => txn.query_one_raw(stmt).await,
+            #[cfg(feature = "mysql")]
+            Self::MySql(txn) => txn.query_one_raw(stmt).await,
         }
     }
 
@@ -155,11 +179,13 @@ impl ConnectionTrait for ChunkTxn {
             Self::Postgres(txn) => txn.query_all_raw(stmt).await,
             #[cfg(feature = "sqlite")]
             Self::Sqlite(txn) => txn.query_all_raw(stmt).await,
+            #[cfg(feature = "mysql")]
+            Self::MySql(txn) => txn.query_all_raw(stmt).await,
         }
     }
 }
 
-#[cfg(any(feature = "postgres", feature = "sqlite"))]
+#[cfg(any(feature = "postgres", feature = "sqlite", feature = "mysql"))]
 pub(crate) mod sqlx_txn {
     //! A transaction on a connection of the store's sqlx pool, its statements
     //! run by sqlx as sea-orm runs them, their values moved rather than copied.
