@@ -81,8 +81,8 @@ impl ChunkTxn {
     /// a foreign key is checked by one query per row, prepared once, which
     /// `force_custom_plan` (set on the store's connections so that loads are
     /// planned for their actual lists, see `SqlStore::connect`) would plan
-    /// again for every row: two fifths of the server's time on a chunk. The
-    /// writes use cached plans.
+    /// again for every row (a fifth of the server's time on a chunk of
+    /// edits). The writes use cached plans.
     pub(crate) async fn start_writes(&self) -> Result<(), StoreError> {
         match self {
             Self::SeaOrm(_) => Ok(()),
