@@ -282,16 +282,20 @@ async fn refused_edits_leave_nothing_behind(kind: Kind) {
             })
             .collect::<Vec<_>>()
     };
-    for _ in 0..2 {
+    let refused = async || {
         let err = store
             .apply(chunk("s", "1", edits(1, "Refused")))
             .await
             .unwrap_err();
         assert!(err.to_string().contains("refused title"), "{err}");
-        assert_eq!(store.cursor("s").await.unwrap(), None, "no cursor stored");
-        let batch = store.batch(&BatchKey::new("w", "OR", "abc")).await.unwrap();
-        assert!(batch.is_none(), "no batch stored: {batch:?}");
-    }
+    };
+    // Back to back: the failed transaction is rolled back before the next.
+    refused().await;
+    refused().await;
+    assert_eq!(store.cursor("s").await.unwrap(), None, "no cursor stored");
+    let batch = store.batch(&BatchKey::new("w", "OR", "abc")).await.unwrap();
+    assert!(batch.is_none(), "no batch stored: {batch:?}");
+    refused().await;
     let report = store
         .apply(chunk("s", "2", edits(101, "Q150")))
         .await

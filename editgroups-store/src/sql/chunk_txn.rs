@@ -16,6 +16,22 @@ use sea_orm::{
     QueryResult, SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
 };
 
+/// Runs `$body` with `$txn` bound to the transaction `$chunk` holds, whichever
+/// kind it is.
+macro_rules! on_txn {
+    ($chunk:expr, $txn:ident => $body:expr) => {
+        match $chunk {
+            ChunkTxn::SeaOrm($txn) => $body,
+            #[cfg(feature = "postgres")]
+            ChunkTxn::Postgres($txn) => $body,
+            #[cfg(feature = "sqlite")]
+            ChunkTxn::Sqlite($txn) => $body,
+            #[cfg(feature = "mysql")]
+            ChunkTxn::MySql($txn) => $body,
+        }
+    };
+}
+
 /// A chunk's transaction: everything [`ConnectionTrait`] offers, and `COPY`
 /// where the database has it.
 pub(crate) enum ChunkTxn {
@@ -66,15 +82,7 @@ impl ChunkTxn {
 
     /// Commits the transaction.
     pub(crate) async fn commit(self) -> Result<(), DbErr> {
-        match self {
-            Self::SeaOrm(txn) => txn.commit().await,
-            #[cfg(feature = "postgres")]
-            Self::Postgres(txn) => txn.commit().await,
-            #[cfg(feature = "sqlite")]
-            Self::Sqlite(txn) => txn.commit().await,
-            #[cfg(feature = "mysql")]
-            Self::MySql(txn) => txn.commit().await,
-        }
+        on_txn!(self, txn => txn.commit().await)
     }
 
     /// Called once the chunk's state is loaded, before its writes. PostgreSQL:
@@ -110,7 +118,9 @@ impl ChunkTxn {
 }
 
 /// Starts a sea-orm transaction that writes: SQLite takes its write lock at once.
-async fn begin_writing(db: &DatabaseConnection) -> Result<DatabaseTransaction, StoreError> {
+pub(crate) async fn begin_writing(
+    db: &DatabaseConnection,
+) -> Result<DatabaseTransaction, StoreError> {
     let backend = db.get_database_backend();
     let options = TransactionOptions {
         sqlite_transaction_mode: (backend == DbBackend::Sqlite)
@@ -125,63 +135,23 @@ async fn begin_writing(db: &DatabaseConnection) -> Result<DatabaseTransaction, S
 #[async_trait]
 impl ConnectionTrait for ChunkTxn {
     fn get_database_backend(&self) -> DbBackend {
-        match self {
-            Self::SeaOrm(txn) => txn.get_database_backend(),
-            #[cfg(feature = "postgres")]
-            Self::Postgres(txn) => txn.get_database_backend(),
-            #[cfg(feature = "sqlite")]
-            Self::Sqlite(txn) => txn.get_database_backend(),
-            #[cfg(feature = "mysql")]
-            Self::MySql(txn) => txn.get_database_backend(),
-        }
+        on_txn!(self, txn => txn.get_database_backend())
     }
 
     async fn execute_raw(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
-        match self {
-            Self::SeaOrm(txn) => txn.execute_raw(stmt).await,
-            #[cfg(feature = "postgres")]
-            Self::Postgres(txn) => txn.execute_raw(stmt).await,
-            #[cfg(feature = "sqlite")]
-            Self::Sqlite(txn) => txn.execute_raw(stmt).await,
-            #[cfg(feature = "mysql")]
-            Self::MySql(txn) => txn.execute_raw(stmt).await,
-        }
+        on_txn!(self, txn => txn.execute_raw(stmt).await)
     }
 
     async fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
-        match self {
-            Self::SeaOrm(txn) => txn.execute_unprepared(sql).await,
-            #[cfg(feature = "postgres")]
-            Self::Postgres(txn) => txn.execute_unprepared(sql).await,
-            #[cfg(feature = "sqlite")]
-            Self::Sqlite(txn) => txn.execute_unprepared(sql).await,
-            #[cfg(feature = "mysql")]
-            Self::MySql(txn) => txn.execute_unprepared(sql).await,
-        }
+        on_txn!(self, txn => txn.execute_unprepared(sql).await)
     }
 
     async fn query_one_raw(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
-        match self {
-            Self::SeaOrm(txn) => txn.query_one_raw(stmt).await,
-            #[cfg(feature = "postgres")]
-            Self::Postgres(txn) => txn.query_one_raw(stmt).await,
-            #[cfg(feature = "sqlite")]
-            Self::Sqlite(txn) => txn.query_one_raw(stmt).await,
-            #[cfg(feature = "mysql")]
-            Self::MySql(txn) => txn.query_one_raw(stmt).await,
-        }
+        on_txn!(self, txn => txn.query_one_raw(stmt).await)
     }
 
     async fn query_all_raw(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
-        match self {
-            Self::SeaOrm(txn) => txn.query_all_raw(stmt).await,
-            #[cfg(feature = "postgres")]
-            Self::Postgres(txn) => txn.query_all_raw(stmt).await,
-            #[cfg(feature = "sqlite")]
-            Self::Sqlite(txn) => txn.query_all_raw(stmt).await,
-            #[cfg(feature = "mysql")]
-            Self::MySql(txn) => txn.query_all_raw(stmt).await,
-        }
+        on_txn!(self, txn => txn.query_all_raw(stmt).await)
     }
 }
 

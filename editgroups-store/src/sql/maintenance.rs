@@ -27,10 +27,7 @@ use editgroups_core::maintenance::{
 use editgroups_core::store::MAX_TAG_CHARS;
 use editgroups_core::{BatchKey, StoreError, StoredEdit};
 use sea_orm::sea_query::{Alias, Cond, Expr, ExprTrait, Func, LockType, Order, Query};
-use sea_orm::{
-    ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, QueryResult,
-    SqliteTransactionMode, TransactionOptions, TransactionTrait,
-};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, QueryResult};
 use std::collections::BTreeSet;
 
 const NEWEST: &str = "newest_edit_id";
@@ -47,15 +44,7 @@ struct Write {
 impl Write {
     async fn begin(db: &DatabaseConnection) -> Result<Self, StoreError> {
         let backend = db.get_database_backend();
-        let options = TransactionOptions {
-            sqlite_transaction_mode: (backend == DbBackend::Sqlite)
-                .then_some(SqliteTransactionMode::Immediate),
-            ..TransactionOptions::default()
-        };
-        let txn = db
-            .begin_with_options(options)
-            .await
-            .map_err(|e| db_error("starting a transaction", e))?;
+        let txn = super::chunk_txn::begin_writing(db).await?;
         let mut lock = Query::select()
             .column(Meta::Value)
             .from(Meta::Table)
