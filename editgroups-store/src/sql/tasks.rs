@@ -19,10 +19,7 @@ use editgroups_core::tasks::{
 };
 use editgroups_core::{BatchKey, StoreError};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, Order, Query, SelectStatement, Value};
-use sea_orm::{
-    ConnectionTrait, DatabaseConnection, DbBackend, DbErr, QueryResult, SqlErr,
-    SqliteTransactionMode, TransactionOptions, TransactionTrait,
-};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, QueryResult, SqlErr};
 use std::collections::HashMap;
 
 /// How many times creating a task is tried when a random id collides.
@@ -389,16 +386,7 @@ async fn try_create(
     db: &DatabaseConnection,
     task: &NewRevertTask,
 ) -> Result<Attempt, CreateTaskError> {
-    let backend = db.get_database_backend();
-    let options = TransactionOptions {
-        sqlite_transaction_mode: (backend == DbBackend::Sqlite)
-            .then_some(SqliteTransactionMode::Immediate),
-        ..TransactionOptions::default()
-    };
-    let txn = db
-        .begin_with_options(options)
-        .await
-        .map_err(|e| db_error("starting a transaction", e))?;
+    let txn = super::chunk_txn::begin_writing(db).await?;
     let batch = super::read::batch(&txn, &task.batch).await?;
     check_new_task(task, batch.as_ref())?;
     let id = batch_id(&txn, &task.batch)
