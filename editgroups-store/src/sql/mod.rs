@@ -210,6 +210,11 @@ impl SqlStore {
     }
 
     /// Wraps an open sea-orm connection (the schema untouched).
+    ///
+    /// On a sqlx pool (what `Database::connect` opens), chunks are written on the
+    /// pool's connections through sqlx directly: sea-orm's statement logging and
+    /// metric callback do not see those statements. Other connections (mock,
+    /// proxy) are written through sea-orm.
     pub fn from_connection(db: DatabaseConnection) -> Self {
         Self {
             db,
