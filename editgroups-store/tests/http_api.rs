@@ -503,6 +503,9 @@ async fn bad_parameters_are_400_with_a_message() {
         ("/api/?wiki=a%20b", "wiki"),
         ("/api/batches.csv?format=json", "CSV"),
         ("/tools/?limit=1000", "500"),
+        ("/api/b/QSv2/2213%00/", "NUL"),
+        ("/api/?user=Ann%00", "NUL"),
+        ("/api/b/QSv2/2213/edits.csv?x=%00", "NUL"),
     ] {
         let (status, headers, body) = get(&format!("{base}{query}"), None).await;
         assert_eq!(status, 400, "{query}: {body}");
@@ -525,6 +528,15 @@ async fn bad_parameters_are_400_with_a_message() {
             .starts_with("text/html")
     );
     assert!(body.contains("limit"));
+    let (status, headers, body) = get(&format!("{base}/b/QSv2/2213%00/"), Some("text/html")).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    assert!(body.contains("NUL"), "{body}");
 }
 
 #[tokio::test]

@@ -159,6 +159,7 @@ fn build(
         .route("/healthz", get(health::healthz))
         .route("/metrics", get(health::metrics))
         .fallback(handlers::not_found)
+        .layer(axum::middleware::from_fn(params::refuse_nul))
         .layer(axum::middleware::from_fn_with_state(
             metrics,
             health::count_requests,

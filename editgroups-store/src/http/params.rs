@@ -2,6 +2,9 @@
 //! rather than a silently ignored filter.
 
 use super::error::HttpError;
+use axum::extract::Request;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use editgroups_core::edit::{EventPosition, Timestamp};
@@ -327,6 +330,25 @@ pub(crate) fn parse_edit_token(token: &str) -> Result<EventPosition, HttpError> 
         .ok_or_else(|| {
             HttpError::bad_request("bad page position: follow the `next` and `previous` links")
         })
+}
+
+/// Refuses a request whose address holds a NUL character (`%00`, the only way a
+/// URL carries one), before any handler: no title, batch id, user or tool has
+/// one, and PostgreSQL cannot even compare such a text (its error would read as
+/// an outage, a 503).
+pub(crate) async fn refuse_nul(request: Request, next: Next) -> Response {
+    let uri = request.uri();
+    let has_nul = |text: &str| {
+        text.as_bytes()
+            .windows(3)
+            .any(|w| w[0] == b'%' && w[1] == b'0' && w[2] == b'0')
+    };
+    if has_nul(uri.path()) || uri.query().is_some_and(has_nul) {
+        let error = HttpError::bad_request("the address holds a NUL character (%00)");
+        let api = uri.path().contains("/api/") || uri.path().ends_with(".csv");
+        return if api { error } else { error.into_page() }.into_response();
+    }
+    next.run(request).await
 }
 
 #[cfg(test)]
