@@ -402,6 +402,79 @@ async fn mariadb_stores_texts_with_nul() {
     texts_with_nul_are_stored(Kind::Mysql).await;
 }
 
+/// A wiki's answer with a NUL in it (the code or message of a failed action) is
+/// recorded, with U+FFFD in place of the NUL, on every SQL backend.
+async fn wiki_answers_with_nul_are_recorded(kind: Kind) {
+    use editgroups_core::plan::PlannedAction;
+    use editgroups_core::{ActionState, NewRevertTask, RevertOperation};
+    let db = TestDb::new(kind, "nulanswer").await;
+    let store = db.open().await;
+    store
+        .apply(chunk(
+            "s",
+            "1",
+            vec![attributed(
+                edit("w", 1).revisions(Some(1), Some(2)),
+                "OR",
+                "abc",
+                "Ann",
+            )],
+        ))
+        .await
+        .unwrap();
+    let task = store
+        .create_revert_task(&NewRevertTask {
+            batch: BatchKey::new("w", "OR", "abc"),
+            user: "Reverter".into(),
+            comment: "undo".into(),
+            actions: vec![PlannedAction {
+                rcid: 1,
+                namespace: 0,
+                title: "Q1".into(),
+                operation: RevertOperation::Undo {
+                    revision: 2,
+                    editing_user: "Ann".into(),
+                },
+            }],
+        })
+        .await
+        .unwrap();
+    store
+        .record_action(&task.uid, 0, &ActionState::Sent)
+        .await
+        .unwrap();
+    let failed = ActionState::Failed {
+        code: "bad\u{0}code".into(),
+        message: "the wiki said \u{0}".into(),
+    };
+    store.record_action(&task.uid, 0, &failed).await.unwrap();
+    let actions = store.revert_actions(&task.uid).await.unwrap();
+    assert_eq!(
+        actions.first().map(|a| a.state.clone()),
+        Some(ActionState::Failed {
+            code: "bad\u{fffd}code".into(),
+            message: "the wiki said \u{fffd}".into(),
+        })
+    );
+    store.close().await.unwrap();
+    db.drop_db().await;
+}
+
+#[tokio::test]
+async fn sqlite_records_wiki_answers_with_nul() {
+    wiki_answers_with_nul_are_recorded(Kind::SqliteFile).await;
+}
+
+#[tokio::test]
+async fn postgres_records_wiki_answers_with_nul() {
+    wiki_answers_with_nul_are_recorded(Kind::Postgres).await;
+}
+
+#[tokio::test]
+async fn mariadb_records_wiki_answers_with_nul() {
+    wiki_answers_with_nul_are_recorded(Kind::Mysql).await;
+}
+
 /// A database whose schema version is newer than the code's is refused, and
 /// nothing is written to it.
 async fn newer_schema_is_refused(kind: Kind) {

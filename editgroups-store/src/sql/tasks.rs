@@ -84,11 +84,15 @@ const ACTION_COLUMNS: [&Col; 14] = [
 
 /// The five state columns of an action: state, result revision, result log id,
 /// code, message.
+///
+/// The code and message come from the wiki's answer: a NUL in them is kept as
+/// U+FFFD on every backend (PostgreSQL text cannot hold NUL, and an answer that
+/// could not be recorded would leave the action unrecorded).
 fn state_values(state: &ActionState) -> Result<[Value; 5], StoreError> {
     let id = |value: Option<u64>, what: &str| -> Result<Value, StoreError> {
         Ok(Value::BigInt(value.map(|v| to_i64(v, what)).transpose()?))
     };
-    let text = |value: Option<&str>| Value::String(value.map(str::to_owned));
+    let text = |value: Option<&str>| Value::String(value.map(|v| v.replace('\0', "\u{fffd}")));
     Ok(match state {
         ActionState::Pending | ActionState::Sent => [
             state.name().into(),
