@@ -243,6 +243,11 @@ where
 /// Appends `INSERT INTO table (columns)`.
 fn push_insert_into(backend: DbBackend, table: &Col, columns: &[&Col], sql: &mut String) {
     sql.push_str("INSERT INTO ");
+    push_table_columns(backend, table, columns, sql);
+}
+
+/// Appends `table (columns)`, quoted.
+fn push_table_columns(backend: DbBackend, table: &Col, columns: &[&Col], sql: &mut String) {
     quote(backend, table, sql);
     sql.push_str(" (");
     for (i, col) in columns.iter().enumerate() {
@@ -258,15 +263,8 @@ fn push_insert_into(backend: DbBackend, table: &Col, columns: &[&Col], sql: &mut
 #[cfg(feature = "postgres")]
 pub(crate) fn copy_statement(table: &Col, columns: &[&Col]) -> String {
     let mut sql = String::from("COPY ");
-    quote(DbBackend::Postgres, table, &mut sql);
-    sql.push_str(" (");
-    for (i, col) in columns.iter().enumerate() {
-        if i > 0 {
-            sql.push_str(", ");
-        }
-        quote(DbBackend::Postgres, *col, &mut sql);
-    }
-    sql.push_str(") FROM STDIN (FORMAT binary)");
+    push_table_columns(DbBackend::Postgres, table, columns, &mut sql);
+    sql.push_str(" FROM STDIN (FORMAT binary)");
     sql
 }
 

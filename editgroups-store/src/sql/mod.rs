@@ -6,8 +6,9 @@
 //!   decide, `write` the decision;
 //! - `bulk`: multi-row statements under the bind-parameter limits;
 //! - `cache`: what the store remembers of its own commits between chunks;
-//! - `chunk_txn`: the transaction a chunk is applied in; on PostgreSQL, on a
-//!   connection of its own, for `COPY` (`copy`: the binary rows);
+//! - `chunk_txn`: the transaction a chunk is applied in, on a pool connection
+//!   through sqlx; on PostgreSQL its edits go in with `COPY` (`copy`: the binary
+//!   rows);
 //! - `checkpoint`: SQLite checkpoints beside the writer;
 //! - `read`: queries;
 //! - `minutes`: each batch's edits per minute, for timelines (`m0008_batch_minutes`);

@@ -750,69 +750,99 @@ fn revert_row(
 
 /// An edit's row, its strings moved in.
 fn edit_row(e: Edit, batch: i64, reverted: bool) -> Result<Vec<Value>, StoreError> {
-    let opt = |v: Option<u64>| -> Result<Option<i64>, StoreError> {
-        v.map(|v| to_i64(v, "revision id")).transpose()
-    };
-    Ok(vec![
-        e.wiki.into(),
-        to_i64(e.rcid, "rc id")?.into(),
-        batch.into(),
-        e.change_type.type_name().into(),
-        e.change_type.log_type().map(str::to_owned).into(),
-        e.change_type.log_action().map(str::to_owned).into(),
-        e.namespace.into(),
-        e.title.into(),
-        opt(e.old_revision)?.into(),
-        opt(e.new_revision)?.into(),
-        e.old_length.into(),
-        e.new_length.into(),
-        micros(e.timestamp).into(),
-        e.user.into(),
-        e.bot.into(),
-        e.minor.into(),
-        e.patrolled.into(),
-        e.comment.into(),
-        e.parsedcomment.into(),
-        e.uri.into(),
-        reverted.into(),
-    ])
+    let mut row = Vec::with_capacity(EDIT_COLUMNS.len());
+    put_edit(&mut row, e, batch, reverted)?;
+    Ok(row)
 }
 
-/// PostgreSQL: the edits in one binary `COPY`, their values in the order of
-/// [`EDIT_COLUMNS`] and of their types there.
+/// Where a row's values go, column by column: sea-query values, or
+/// PostgreSQL's binary `COPY` rows.
+trait RowValues {
+    fn bigint(&mut self, value: Option<i64>);
+    fn boolean(&mut self, value: Option<bool>);
+    /// A text, moved in where it is kept.
+    fn text(&mut self, value: Option<String>) -> Result<(), StoreError>;
+    fn text_ref(&mut self, value: Option<&str>) -> Result<(), StoreError>;
+}
+
+impl RowValues for Vec<Value> {
+    fn bigint(&mut self, value: Option<i64>) {
+        self.push(Value::BigInt(value));
+    }
+    fn boolean(&mut self, value: Option<bool>) {
+        self.push(Value::Bool(value));
+    }
+    fn text(&mut self, value: Option<String>) -> Result<(), StoreError> {
+        self.push(Value::String(value));
+        Ok(())
+    }
+    fn text_ref(&mut self, value: Option<&str>) -> Result<(), StoreError> {
+        self.push(Value::String(value.map(str::to_owned)));
+        Ok(())
+    }
+}
+
+#[cfg(feature = "postgres")]
+impl RowValues for super::copy::BinaryRows {
+    fn bigint(&mut self, value: Option<i64>) {
+        super::copy::BinaryRows::bigint(self, value);
+    }
+    fn boolean(&mut self, value: Option<bool>) {
+        super::copy::BinaryRows::boolean(self, value);
+    }
+    fn text(&mut self, value: Option<String>) -> Result<(), StoreError> {
+        super::copy::BinaryRows::text(self, value.as_deref())
+    }
+    fn text_ref(&mut self, value: Option<&str>) -> Result<(), StoreError> {
+        super::copy::BinaryRows::text(self, value)
+    }
+}
+
+/// An edit's values in the order of [`EDIT_COLUMNS`], each of its column's type.
+fn put_edit(
+    row: &mut impl RowValues,
+    e: Edit,
+    batch: i64,
+    reverted: bool,
+) -> Result<(), StoreError> {
+    let revision = |v: Option<u64>| v.map(|v| to_i64(v, "revision id")).transpose();
+    row.text(Some(e.wiki))?;
+    row.bigint(Some(to_i64(e.rcid, "rc id")?));
+    row.bigint(Some(batch));
+    row.text_ref(Some(e.change_type.type_name()))?;
+    row.text_ref(e.change_type.log_type())?;
+    row.text_ref(e.change_type.log_action())?;
+    row.bigint(Some(e.namespace));
+    row.text(Some(e.title))?;
+    row.bigint(revision(e.old_revision)?);
+    row.bigint(revision(e.new_revision)?);
+    row.bigint(e.old_length);
+    row.bigint(e.new_length);
+    row.bigint(Some(micros(e.timestamp)));
+    row.text(e.user)?;
+    row.boolean(e.bot);
+    row.boolean(e.minor);
+    row.boolean(e.patrolled);
+    row.text(e.comment)?;
+    row.text(e.parsedcomment)?;
+    row.text(e.uri)?;
+    row.boolean(Some(reverted));
+    Ok(())
+}
+
+/// PostgreSQL: the edits in one binary `COPY`.
 #[cfg(feature = "postgres")]
 async fn copy_edits(
     pg: &super::chunk_txn::sqlx_txn::SqlxTxn<sea_orm::sqlx::Postgres>,
     edits: Vec<(Edit, i64, bool)>,
 ) -> Result<(), StoreError> {
     use super::copy::BinaryRows;
-    // About what an edit of the benchmark stream takes, to allocate once.
+    // About what a Wikidata edit's row takes, so that the data is allocated once.
     const BYTES_PER_EDIT: usize = 400;
     let mut rows = BinaryRows::new(EDIT_COLUMNS.len(), edits.len() * BYTES_PER_EDIT)?;
-    let revision = |v: Option<u64>| v.map(|v| to_i64(v, "revision id")).transpose();
-    for (e, batch, reverted) in &edits {
+    for (e, batch, reverted) in edits {
         rows.row();
-        rows.text(Some(&e.wiki))?;
-        rows.bigint(Some(to_i64(e.rcid, "rc id")?));
-        rows.bigint(Some(*batch));
-        rows.text(Some(e.change_type.type_name()))?;
-        rows.text(e.change_type.log_type())?;
-        rows.text(e.change_type.log_action())?;
-        rows.bigint(Some(e.namespace));
-        rows.text(Some(&e.title))?;
-        rows.bigint(revision(e.old_revision)?);
-        rows.bigint(revision(e.new_revision)?);
-        rows.bigint(e.old_length);
-        rows.bigint(e.new_length);
-        rows.bigint(Some(micros(e.timestamp)));
-        rows.text(e.user.as_deref())?;
-        rows.boolean(e.bot);
-        rows.boolean(e.minor);
-        rows.boolean(e.patrolled);
-        rows.text(e.comment.as_deref())?;
-        rows.text(e.parsedcomment.as_deref())?;
-        rows.text(e.uri.as_deref())?;
-        rows.boolean(Some(*reverted));
+        put_edit(&mut rows, e, batch, reverted)?;
     }
     let count = rows.len();
     let copied = pg
