@@ -172,6 +172,107 @@ async fn mariadb_databases_gain_the_minute_counts() {
     old_databases_gain_the_minute_counts(Kind::Mysql).await;
 }
 
+/// The names of the indexes of the edits table.
+async fn edit_indexes(store: &SqlStore) -> Vec<String> {
+    let sql = match store.backend() {
+        sea_orm::DbBackend::Sqlite => {
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'editgroups_edits'"
+        }
+        sea_orm::DbBackend::Postgres => {
+            "SELECT indexname FROM pg_indexes WHERE tablename = 'editgroups_edits'"
+        }
+        _ => {
+            "SELECT DISTINCT index_name FROM information_schema.statistics \
+             WHERE table_schema = DATABASE() AND table_name = 'editgroups_edits'"
+        }
+    };
+    let rows = store
+        .connection()
+        .query_all_raw(sea_orm::Statement::from_string(store.backend(), sql))
+        .await
+        .unwrap();
+    let mut names: Vec<String> = rows
+        .iter()
+        .map(|row| row.try_get_by_index(0).unwrap())
+        .collect();
+    names.sort();
+    names
+}
+
+/// A database of schema 8 (the `(wiki, title)` index holds every edit) gets
+/// the partial index of page events when opened (SQLite and PostgreSQL; MySQL
+/// keeps the whole index), and a deletion read by a new store (nothing
+/// remembered) still finds the creation it reverts through it.
+async fn old_databases_get_the_page_event_index(kind: Kind) {
+    let db = TestDb::new(kind, "m0009").await;
+    let store = db.open().await;
+    let w = "w";
+    let key = BatchKey::new(w, "OR", "abc");
+    let edits = vec![
+        attributed(
+            edit(w, 1).at(6_000).title("Q1").created(),
+            "OR",
+            "abc",
+            "Ann",
+        ),
+        attributed(edit(w, 2).at(6_010).title("Q2"), "OR", "abc", "Ann"),
+    ];
+    store.apply(chunk("s", "1", edits)).await.unwrap();
+    let partial = "ix_editgroups_edits_page_events";
+    let whole = "ix_editgroups_edits_title";
+    let mysql = store.backend() == sea_orm::DbBackend::MySql;
+    let mut downgrade = vec![
+        "DELETE FROM editgroups_migrations WHERE version = 'm0009_page_event_index'",
+        "UPDATE editgroups_meta SET value = 8 WHERE name = 'schema_version'",
+    ];
+    if mysql {
+        assert!(edit_indexes(&store).await.contains(&whole.to_owned()));
+    } else {
+        assert!(edit_indexes(&store).await.contains(&partial.to_owned()));
+        downgrade.push("DROP INDEX ix_editgroups_edits_page_events");
+        downgrade.push("CREATE INDEX ix_editgroups_edits_title ON editgroups_edits (wiki, title)");
+    }
+    for sql in downgrade {
+        store.connection().execute_unprepared(sql).await.unwrap();
+    }
+    store.close().await.unwrap();
+
+    let store = db.open().await;
+    let indexes = edit_indexes(&store).await;
+    assert_eq!(indexes.contains(&whole.to_owned()), mysql, "{indexes:?}");
+    assert_eq!(indexes.contains(&partial.to_owned()), !mysql, "{indexes:?}");
+    let deletion = unattributed(edit(w, 9).at(7_000).title("Q1").log("delete", "delete"));
+    store.apply(chunk("s", "2", vec![deletion])).await.unwrap();
+    let batch = store.batch(&key).await.unwrap().unwrap();
+    assert_eq!(batch.nb_reverted_edits, 1);
+    let mut reverted: Vec<(u64, bool)> = store
+        .batch_edits(&key, editgroups_core::Page::all())
+        .await
+        .unwrap()
+        .iter()
+        .map(|e| (e.edit.rcid, e.reverted))
+        .collect();
+    reverted.sort();
+    assert_eq!(reverted, [(1, true), (2, false)]);
+    store.close().await.unwrap();
+    db.drop_db().await;
+}
+
+#[tokio::test]
+async fn sqlite_databases_get_the_page_event_index() {
+    old_databases_get_the_page_event_index(Kind::SqliteFile).await;
+}
+
+#[tokio::test]
+async fn postgres_databases_get_the_page_event_index() {
+    old_databases_get_the_page_event_index(Kind::Postgres).await;
+}
+
+#[tokio::test]
+async fn mariadb_databases_get_the_page_event_index() {
+    old_databases_get_the_page_event_index(Kind::Mysql).await;
+}
+
 #[tokio::test]
 async fn sqlite_databases_gain_the_task_tables() {
     old_databases_gain_the_task_tables(Kind::SqliteFile).await;

@@ -7,6 +7,7 @@ use super::cache::Cache;
 use super::chunk_txn::ChunkTxn;
 use super::error::corrupt;
 use super::lists::{is_one_of, padded_parts, parts, parts_of_at_most};
+use super::m0009_page_event_index::is_page_event;
 use super::read::timestamp;
 use super::schema::{
     BatchPages, BatchTags, Batches, EditReverts, Edits, OtherEvents, RevertSignals, Tools,
@@ -18,7 +19,7 @@ use editgroups_core::rulebook::{
 };
 use editgroups_core::{BatchKey, ChangeType, Chunk, StoreError};
 use sea_orm::sea_query::{Expr, ExprTrait, Query, SelectStatement, UnionType};
-use sea_orm::{ConnectionTrait, JoinType, QueryResult};
+use sea_orm::{ConnectionTrait, DbBackend, JoinType, QueryResult};
 use std::collections::BTreeMap;
 
 /// Values by wiki, then by a key within the wiki.
@@ -560,20 +561,7 @@ async fn load_targets(
     for (wiki, titles) in by_wiki {
         let found = loaded.edits_on_page.entry(wiki.to_owned()).or_default();
         for part in &parts(backend, &titles) {
-            let select = target_select()
-                .and_where(Expr::col((Edits::Table, Edits::Wiki)).eq(wiki))
-                .and_where(is_one_of(
-                    backend,
-                    Expr::col((Edits::Table, Edits::Title)),
-                    part,
-                ))
-                .and_where(
-                    Expr::col((Edits::Table, Edits::ChangeType))
-                        .eq("new")
-                        .or(Expr::col((Edits::Table, Edits::LogAction))
-                            .is_in(["upload", "restore", "delete"])),
-                )
-                .to_owned();
+            let select = page_events_select(backend, wiki, part);
             for row in query(db, &select, "finding deleted or restored edits").await? {
                 let (target, title, _) = target_from_row(&row)?;
                 batch_ids.insert(target.batch);
@@ -599,6 +587,20 @@ async fn load_targets(
         }
     }
     Ok(())
+}
+
+/// The stored creations, uploads, deletions and restores of some pages of a
+/// wiki (through the partial index of `m0009_page_event_index`, but on MySQL).
+fn page_events_select(backend: DbBackend, wiki: &str, titles: &[&str]) -> SelectStatement {
+    target_select()
+        .and_where(Expr::col((Edits::Table, Edits::Wiki)).eq(wiki))
+        .and_where(is_one_of(
+            backend,
+            Expr::col((Edits::Table, Edits::Title)),
+            titles,
+        ))
+        .and_where(is_page_event())
+        .to_owned()
 }
 
 /// A stored revert signal.
@@ -735,3 +737,77 @@ pub(crate) const BATCH_COLUMNS: [Batches; 13] = [
     Batches::EndedUs,
     Batches::ToolId,
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::super::SqlStore;
+    use super::super::m0009_page_event_index::PAGE_EVENT_INDEX;
+    use super::page_events_select;
+    use sea_orm::{ConnectionTrait, Statement, TransactionTrait};
+
+    /// The plan the database makes for the page-event lookup (`explain` is the
+    /// backend's way of asking), one line per row.
+    async fn plan(store: &SqlStore, explain: &str, setup: Option<&str>) -> String {
+        let backend = store.db.get_database_backend();
+        let select = page_events_select(backend, "wikidatawiki", &["Q1", "Q2"]);
+        let built = backend.build(&select);
+        let txn = store.db.begin().await.unwrap();
+        if let Some(setup) = setup {
+            txn.execute_unprepared(setup).await.unwrap();
+        }
+        let statement = Statement {
+            sql: format!("{explain} {}", built.sql),
+            ..built
+        };
+        let rows = txn.query_all_raw(statement).await.unwrap();
+        let lines: Vec<String> = rows
+            .iter()
+            .map(|row| {
+                // SQLite's `detail` is its fourth column; PostgreSQL has one.
+                row.try_get_by_index::<String>(3)
+                    .or_else(|_| row.try_get_by_index::<String>(0))
+                    .unwrap()
+            })
+            .collect();
+        txn.rollback().await.unwrap();
+        lines.join("\n")
+    }
+
+    /// The lookup's condition is the index's, so the planner can use the index
+    /// (were they to differ, it would read every edit of the wiki instead).
+    #[cfg(feature = "sqlite")]
+    #[tokio::test]
+    async fn sqlite_finds_page_events_through_the_partial_index() {
+        let store = SqlStore::open("sqlite::memory:").await.unwrap();
+        let plan = plan(&store, "EXPLAIN QUERY PLAN", None).await;
+        assert!(plan.contains(PAGE_EVENT_INDEX), "{plan}");
+    }
+
+    #[cfg(feature = "postgres")]
+    #[tokio::test]
+    async fn postgres_finds_page_events_through_the_partial_index() {
+        let admin_url = std::env::var("EDITGROUPS_TEST_POSTGRES")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
+        let name = format!("egunit_page_events_{}", std::process::id());
+        let admin = sea_orm::Database::connect(&admin_url).await.unwrap();
+        admin
+            .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name}"))
+            .await
+            .unwrap();
+        admin
+            .execute_unprepared(&format!("CREATE DATABASE {name}"))
+            .await
+            .unwrap();
+        let base = admin_url.rsplit_once('/').map_or(&*admin_url, |(b, _)| b);
+        let store = SqlStore::open(&format!("{base}/{name}")).await.unwrap();
+        // An empty table is read whole whatever its indexes: plan as for a
+        // large one.
+        let plan = plan(&store, "EXPLAIN", Some("SET LOCAL enable_seqscan = off")).await;
+        store.db.clone().close().await.unwrap();
+        admin
+            .execute_unprepared(&format!("DROP DATABASE {name}"))
+            .await
+            .unwrap();
+        assert!(plan.contains(PAGE_EVENT_INDEX), "{plan}");
+    }
+}

@@ -14,7 +14,7 @@ mod provenance;
 
 /// The schema version this code writes and reads. Every migration that changes the
 /// schema raises it, in `editgroups_meta`.
-pub(crate) const SCHEMA_VERSION: i64 = 8;
+pub(crate) const SCHEMA_VERSION: i64 = 9;
 
 /// The name of the row of `editgroups_meta` that holds the schema version.
 pub(crate) const VERSION_ROW: &str = "schema_version";
@@ -50,6 +50,7 @@ impl MigratorTrait for Migrator {
             Box::new(fewer_edit_indexes::FewerEditIndexes),
             Box::new(super::m0007_batch_list_index::BatchListIndex),
             Box::new(super::m0008_batch_minutes::BatchMinutesTable),
+            Box::new(super::m0009_page_event_index::PageEventIndex),
         ]
     }
 

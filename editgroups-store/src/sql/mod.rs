@@ -12,6 +12,8 @@
 //! - `checkpoint`: SQLite checkpoints beside the writer;
 //! - `read`: queries;
 //! - `minutes`: each batch's edits per minute, for timelines (`m0008_batch_minutes`);
+//! - `m0009_page_event_index`: the partial `(wiki, title)` index of the edits
+//!   deletions and restores look for;
 //! - `tasks`: revert tasks (migration `m0003_revert_tasks`);
 //! - `maintenance`: inspection marks and archival (schema: `m0004_maintenance`);
 //! - `error`: driver errors as [`StoreError`]s.
@@ -31,6 +33,7 @@ mod m0003_revert_tasks;
 mod m0004_maintenance;
 mod m0007_batch_list_index;
 mod m0008_batch_minutes;
+mod m0009_page_event_index;
 mod maintenance;
 mod migration;
 mod migration_edit_order;
