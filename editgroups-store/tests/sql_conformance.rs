@@ -273,6 +273,57 @@ async fn mariadb_databases_get_the_page_event_index() {
     old_databases_get_the_page_event_index(Kind::Mysql).await;
 }
 
+/// A chunk with many pages of a batch stored before, read by a new store (which
+/// remembers none of them): every page is looked up in one go (on PostgreSQL a
+/// list of 20,000 (batch, title) pairs written out failed with "stack depth
+/// limit exceeded", on every retry).
+async fn many_pages_of_a_stored_batch(kind: Kind) {
+    let db = TestDb::new(kind, "many_pages").await;
+    let store = db.open().await;
+    let w = "w";
+    let key = BatchKey::new(w, "OR", "big");
+    let first = (0..10_000u64)
+        .map(|i| {
+            let e = edit(w, i + 1).at(6_000).title(&format!("Q{i}"));
+            attributed(e, "OR", "big", "Ann")
+        })
+        .collect();
+    store.apply(chunk("s", "1", first)).await.unwrap();
+    store.close().await.unwrap();
+
+    let store = db.open().await;
+    // Half of the pages are the batch's already, half are new to it.
+    let second = (0..20_000u64)
+        .map(|i| {
+            let e = edit(w, 100_000 + i)
+                .at(7_000)
+                .title(&format!("Q{}", i + 5_000));
+            attributed(e, "OR", "big", "Ann")
+        })
+        .collect();
+    store.apply(chunk("s", "2", second)).await.unwrap();
+    let batch = store.batch(&key).await.unwrap().unwrap();
+    assert_eq!(batch.nb_edits, 30_000);
+    assert_eq!(batch.nb_distinct_pages, 25_000);
+    store.close().await.unwrap();
+    db.drop_db().await;
+}
+
+#[tokio::test]
+async fn sqlite_reads_many_pages_of_a_stored_batch() {
+    many_pages_of_a_stored_batch(Kind::SqliteFile).await;
+}
+
+#[tokio::test]
+async fn postgres_reads_many_pages_of_a_stored_batch() {
+    many_pages_of_a_stored_batch(Kind::Postgres).await;
+}
+
+#[tokio::test]
+async fn mariadb_reads_many_pages_of_a_stored_batch() {
+    many_pages_of_a_stored_batch(Kind::Mysql).await;
+}
+
 #[tokio::test]
 async fn sqlite_databases_gain_the_task_tables() {
     old_databases_gain_the_task_tables(Kind::SqliteFile).await;

@@ -407,6 +407,10 @@ async fn load_pages(
             pairs.push((b.id, title.to_owned()));
         }
     }
+    #[cfg(feature = "postgres")]
+    if db.get_database_backend() == DbBackend::Postgres {
+        return load_pages_postgres(db, pairs, loaded).await;
+    }
     let half = (bulk::bind_limit(db.get_database_backend()) - 16) / 2;
     // Exact (batch, title) pairs: one primary-key probe each.
     for part in &padded_parts(&pairs, half) {
@@ -425,6 +429,51 @@ async fn load_pages(
                 .or_default()
                 .insert(get(&row, BatchPages::Title)?);
         }
+    }
+    Ok(())
+}
+
+/// [`load_pages`] on PostgreSQL: the pairs bound as two arrays, whatever their
+/// number. (A list of pairs written out is an expression as deep as it is long:
+/// PostgreSQL refuses one of a few thousand pairs, "stack depth limit exceeded".)
+#[cfg(feature = "postgres")]
+async fn load_pages_postgres(
+    db: &ChunkTxn,
+    pairs: Vec<(i64, String)>,
+    loaded: &mut Loaded,
+) -> Result<(), StoreError> {
+    use sea_orm::sea_query::{ArrayType, Iden, Value};
+    if pairs.is_empty() {
+        return Ok(());
+    }
+    let (ids, titles): (Vec<Value>, Vec<Value>) = pairs
+        .into_iter()
+        .map(|(id, title)| (Value::from(id), Value::from(title)))
+        .unzip();
+    let sql = format!(
+        r#"SELECT "{id}", "{title}" FROM "{table}" WHERE ("{id}", "{title}") IN (SELECT * FROM unnest($1::bigint[], $2::text[]))"#,
+        id = BatchPages::BatchId.to_string(),
+        title = BatchPages::Title.to_string(),
+        table = BatchPages::Table.to_string(),
+    );
+    let statement = sea_orm::Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        sql,
+        [
+            Value::Array(ArrayType::BigInt, Some(Box::new(ids))),
+            Value::Array(ArrayType::String, Some(Box::new(titles))),
+        ],
+    );
+    let rows = db
+        .query_all_raw(statement)
+        .await
+        .map_err(|e| super::error::db_error("reading batch pages", e))?;
+    for row in rows {
+        loaded
+            .pages
+            .entry(get(&row, BatchPages::BatchId)?)
+            .or_default()
+            .insert(get(&row, BatchPages::Title)?);
     }
     Ok(())
 }
