@@ -9,6 +9,7 @@ use super::error::db_error;
 use editgroups_core::StoreError;
 use sea_orm::sea_query::{Iden, Value};
 use sea_orm::{ConnectionTrait, DbBackend, Statement};
+use std::collections::VecDeque;
 use std::fmt::Write;
 
 /// A table or column name.
@@ -17,6 +18,13 @@ pub(crate) type Col = dyn Iden + Sync;
 /// The most rows one statement carries, whatever the bind limit allows: very large
 /// statements are slow to prepare and hold locks longer.
 const MAX_ROWS: usize = 1000;
+
+/// The bytes of values after which a MySQL statement takes no more rows. A
+/// statement's values travel in one packet, which the server refuses above its
+/// `max_allowed_packet` (4 MiB by default on MySQL 5.7, 16 MiB on MariaDB):
+/// a thousand edits with long summaries (MediaWiki keeps 1,000 characters, and
+/// their HTML is several times longer) would fail their chunk on every retry.
+const MYSQL_STATEMENT_BYTES: usize = 2 << 20;
 
 /// The most bind parameters one statement may use on a backend.
 pub(crate) fn bind_limit(backend: DbBackend) -> usize {
@@ -153,8 +161,9 @@ where
     execute_statements(db, table, columns, rows, count, conflict, doing).await
 }
 
-/// Executes `count` rows in as few statements as the bind limit allows,
-/// building each statement's values while the one before runs.
+/// Executes `count` rows in as few statements as the bind limit (and on MySQL
+/// the packet size) allows, building each statement's values while the one
+/// before runs.
 async fn execute_statements<C, I>(
     db: &C,
     table: &Col,
@@ -169,21 +178,35 @@ where
     I: Iterator<Item = Result<Vec<Value>, StoreError>>,
 {
     let backend = db.get_database_backend();
-    let sizes = statement_sizes(count, rows_per_statement(backend, columns.len()));
-    let Some((&first, rest)) = sizes.split_first() else {
+    let shape = Shape {
+        backend,
+        table,
+        columns,
+        conflict,
+        max_bytes: (backend == DbBackend::MySql).then_some(MYSQL_STATEMENT_BYTES),
+    };
+    let mut planned: VecDeque<usize> =
+        statement_sizes(count, rows_per_statement(backend, columns.len())).into();
+    // The next statement; one cut short by its bytes leaves the rest of its
+    // rows to the next.
+    let mut build_next = |rows: &mut I| -> Result<Option<Statement>, StoreError> {
+        let Some(size) = planned.pop_front() else {
+            return Ok(None);
+        };
+        let (statement, taken) = build_statement(&shape, rows, size, doing)?;
+        if taken < size {
+            planned.push_front(size - taken);
+        }
+        Ok(Some(statement))
+    };
+    let Some(mut next) = build_next(&mut rows)? else {
         return Ok(());
     };
-    let mut next = build_statement(backend, table, columns, &mut rows, first, conflict, doing)?;
-    for size in rest.iter().copied().map(Some).chain([None]) {
+    loop {
         // `join` polls the execution first, which hands the statement to the
         // database, then builds the next statement meanwhile.
         let execution = db.execute_raw(next);
-        let (executed, built) = futures::join!(execution, async {
-            size.map(|size| {
-                build_statement(backend, table, columns, &mut rows, size, conflict, doing)
-            })
-            .transpose()
-        });
+        let (executed, built) = futures::join!(execution, async { build_next(&mut rows) });
         executed.map_err(|e| db_error(doing, e))?;
         match built? {
             Some(statement) => next = statement,
@@ -193,23 +216,51 @@ where
     Ok(())
 }
 
-/// One `INSERT` of the next `size` rows.
-fn build_statement<I>(
+/// What the statements of one [`execute_statements`] share.
+struct Shape<'a> {
     backend: DbBackend,
-    table: &Col,
-    columns: &[&Col],
+    table: &'a Col,
+    columns: &'a [&'a Col],
+    conflict: Conflict<'a>,
+    /// Values' bytes after which a statement takes no more rows.
+    max_bytes: Option<usize>,
+}
+
+/// About the bytes a value takes in a statement's packet.
+fn value_bytes(value: &Value) -> usize {
+    let data = match value {
+        Value::String(Some(text)) => text.len(),
+        Value::Bytes(Some(bytes)) => bytes.len(),
+        _ => 8,
+    };
+    // Its type and length prefix.
+    data + 11
+}
+
+/// One `INSERT` of the next `size` rows, or of fewer once their values reach
+/// the shape's bytes (one row at least); with the number of rows taken.
+fn build_statement<I>(
+    shape: &Shape<'_>,
     rows: &mut I,
     size: usize,
-    conflict: Conflict<'_>,
     doing: &str,
-) -> Result<Statement, StoreError>
+) -> Result<(Statement, usize), StoreError>
 where
     I: Iterator<Item = Result<Vec<Value>, StoreError>>,
 {
+    let &Shape {
+        backend,
+        table,
+        columns,
+        conflict,
+        max_bytes,
+    } = shape;
     let mut sql = String::with_capacity(256 + size * columns.len() * 4);
     push_insert_into(backend, table, columns, &mut sql);
     sql.push_str(" VALUES ");
     let mut values = Vec::with_capacity(size * columns.len());
+    let mut bytes = 0;
+    let mut taken = 0;
     for r in 0..size {
         let row = rows.next().ok_or_else(|| {
             super::error::backend(format!("{doing}: fewer rows than announced"))
@@ -234,10 +285,17 @@ where
             }
         }
         sql.push(')');
+        if max_bytes.is_some() {
+            bytes += row.iter().map(value_bytes).sum::<usize>();
+        }
         values.extend(row);
+        taken = r + 1;
+        if max_bytes.is_some_and(|max| bytes >= max) {
+            break;
+        }
     }
     push_conflict(backend, table, conflict, &mut sql);
-    Ok(Statement::from_sql_and_values(backend, sql, values))
+    Ok((Statement::from_sql_and_values(backend, sql, values), taken))
 }
 
 /// Appends `INSERT INTO table (columns)`.
@@ -452,6 +510,43 @@ mod tests {
             assert_eq!(sizes.iter().sum::<usize>(), rows);
             assert!(sizes.iter().all(|&s| s == 1_000 || s.is_power_of_two()));
         }
+    }
+
+    #[test]
+    fn mysql_statements_stop_taking_rows_at_their_bytes() {
+        use sea_orm::sea_query::Alias;
+        let table = Alias::new("t");
+        let (a, b) = (Alias::new("a"), Alias::new("b"));
+        let columns: [&Col; 2] = [&a, &b];
+        let shape = Shape {
+            backend: DbBackend::MySql,
+            table: &table,
+            columns: &columns,
+            conflict: Conflict::Fail,
+            max_bytes: Some(10_000),
+        };
+        // 2,000 bytes of text a row (with the values' overhead, 2,022).
+        let row = || {
+            Ok(vec![
+                Value::from("x".repeat(1_000)),
+                Value::from("y".repeat(1_000)),
+            ])
+        };
+        let mut rows = std::iter::repeat_with(row).take(12);
+        let (statement, taken) = build_statement(&shape, &mut rows, 12, "testing").unwrap();
+        assert_eq!(taken, 5);
+        assert_eq!(statement.values.map(|v| v.0.len()), Some(10));
+        assert_eq!(statement.sql.matches('(').count(), 1 + 5);
+        // Rows that stay under the bytes fill the statement.
+        let small = || Ok(vec![Value::from("x"), Value::from(1_i64)]);
+        let mut rows = std::iter::repeat_with(small).take(12);
+        let (_, taken) = build_statement(&shape, &mut rows, 12, "testing").unwrap();
+        assert_eq!(taken, 12);
+        // A row larger than the bytes alone is a statement of its own.
+        let huge = || Ok(vec![Value::from("x".repeat(20_000)), Value::from(1_i64)]);
+        let mut rows = std::iter::repeat_with(huge).take(3);
+        let (_, taken) = build_statement(&shape, &mut rows, 3, "testing").unwrap();
+        assert_eq!(taken, 1);
     }
 
     #[test]
