@@ -309,6 +309,54 @@ async fn many_pages_of_a_stored_batch(kind: Kind) {
     db.drop_db().await;
 }
 
+/// The same with 25,000 long titles (255 characters of three bytes): on
+/// MariaDB one list of them was larger than the server's `max_allowed_packet`.
+async fn long_titles_of_a_stored_batch(kind: Kind) {
+    let db = TestDb::new(kind, "long_titles").await;
+    let store = db.open().await;
+    let w = "w";
+    let first = vec![attributed(
+        edit(w, 1).at(6_000).title("Q1"),
+        "OR",
+        "big",
+        "Ann",
+    )];
+    store.apply(chunk("s", "1", first)).await.unwrap();
+    store.close().await.unwrap();
+    let store = db.open().await;
+    let stem = "漢".repeat(249);
+    let second = (0..25_000u64)
+        .map(|i| {
+            let e = edit(w, 10 + i).at(7_000).title(&format!("{stem}{i:06}"));
+            attributed(e, "OR", "big", "Ann")
+        })
+        .collect();
+    store.apply(chunk("s", "2", second)).await.unwrap();
+    let batch = store
+        .batch(&BatchKey::new(w, "OR", "big"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(batch.nb_distinct_pages, 25_001);
+    store.close().await.unwrap();
+    db.drop_db().await;
+}
+
+#[tokio::test]
+async fn sqlite_reads_long_titles_of_a_stored_batch() {
+    long_titles_of_a_stored_batch(Kind::SqliteFile).await;
+}
+
+#[tokio::test]
+async fn postgres_reads_long_titles_of_a_stored_batch() {
+    long_titles_of_a_stored_batch(Kind::Postgres).await;
+}
+
+#[tokio::test]
+async fn mariadb_reads_long_titles_of_a_stored_batch() {
+    long_titles_of_a_stored_batch(Kind::Mysql).await;
+}
+
 #[tokio::test]
 async fn sqlite_reads_many_pages_of_a_stored_batch() {
     many_pages_of_a_stored_batch(Kind::SqliteFile).await;

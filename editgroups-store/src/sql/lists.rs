@@ -41,17 +41,51 @@ pub(crate) fn is_one_of<T: ListValue>(backend: DbBackend, column: Expr, values: 
     column.is_in(values.iter().cloned())
 }
 
+/// The bytes of values after which a MySQL list takes no more: a statement
+/// travels in one packet, refused above the server's `max_allowed_packet`
+/// (4 MiB by default on MySQL 5.7, 16 MiB on MariaDB). Padding may double it.
+const MYSQL_LIST_BYTES: usize = 1 << 20;
+
+/// The bytes of a list's values on MySQL, where lists are split by bytes too.
+pub(crate) fn max_list_bytes(backend: DbBackend) -> Option<usize> {
+    (backend == DbBackend::MySql).then_some(MYSQL_LIST_BYTES)
+}
+
+/// About the bytes a value takes in a statement's packet.
+pub(crate) trait ListBytes {
+    /// Its data, without the packet's per-value overhead.
+    fn list_bytes(&self) -> usize;
+}
+
+impl ListBytes for i64 {
+    fn list_bytes(&self) -> usize {
+        8
+    }
+}
+
+impl ListBytes for &str {
+    fn list_bytes(&self) -> usize {
+        self.len()
+    }
+}
+
+impl ListBytes for (i64, String) {
+    fn list_bytes(&self) -> usize {
+        8 + self.1.len()
+    }
+}
+
 /// The lists to query `items` in, for conditions made by [`is_one_of`]: all of
-/// them at once on PostgreSQL; elsewhere lists under the bind limit, leaving
-/// room for a few other values.
-pub(crate) fn parts<T: Clone>(backend: DbBackend, items: &[T]) -> Vec<Vec<T>> {
+/// them at once on PostgreSQL; elsewhere lists under the bind limit (and on
+/// MySQL under [`max_list_bytes`]), leaving room for a few other values.
+pub(crate) fn parts<T: Clone + ListBytes>(backend: DbBackend, items: &[T]) -> Vec<Vec<T>> {
     parts_of_at_most(backend, items, bulk::bind_limit(backend) - 16)
 }
 
 /// [`parts`] with lists of at most `limit` values where lists are bound value by
 /// value. Each is padded (with its last value again) to a power of two, so that
 /// few statement shapes are prepared (see `bulk`).
-pub(crate) fn parts_of_at_most<T: Clone>(
+pub(crate) fn parts_of_at_most<T: Clone + ListBytes>(
     backend: DbBackend,
     items: &[T],
     limit: usize,
@@ -63,22 +97,40 @@ pub(crate) fn parts_of_at_most<T: Clone>(
             vec![items.to_vec()]
         };
     }
-    padded_parts(items, limit)
+    padded_parts(items, limit, max_list_bytes(backend))
 }
 
-/// Lists of at most `limit` values, each padded to a power of two.
-pub(crate) fn padded_parts<T: Clone>(items: &[T], limit: usize) -> Vec<Vec<T>> {
-    items
-        .chunks(bulk::padded_len(limit, limit))
-        .map(|part| {
-            let mut part = part.to_vec();
-            let len = bulk::padded_len(part.len(), limit);
-            if let Some(last) = part.last().cloned() {
-                part.resize(len, last);
+/// Lists of at most `limit` values, and of values up to `max_bytes` (a list
+/// reaching it takes no more), each padded to a power of two.
+pub(crate) fn padded_parts<T: Clone + ListBytes>(
+    items: &[T],
+    limit: usize,
+    max_bytes: Option<usize>,
+) -> Vec<Vec<T>> {
+    let most = bulk::padded_len(limit, limit);
+    let mut parts = Vec::new();
+    let mut rest = items;
+    while !rest.is_empty() {
+        let mut len = most.min(rest.len());
+        if let Some(max) = max_bytes {
+            let mut bytes = 0;
+            if let Some(at) = rest[..len].iter().position(|item| {
+                // With the value's type and length prefix.
+                bytes += item.list_bytes() + 11;
+                bytes >= max
+            }) {
+                len = at + 1;
             }
-            part
-        })
-        .collect()
+        }
+        let (part, later) = rest.split_at(len);
+        let mut part = part.to_vec();
+        if let Some(last) = part.last().cloned() {
+            part.resize(bulk::padded_len(len, limit), last);
+        }
+        parts.push(part);
+        rest = later;
+    }
+    parts
 }
 
 #[cfg(test)]
@@ -99,5 +151,25 @@ mod tests {
         assert_eq!(sqlite[2], [32, 33, 34, 35, 36, 37, 38, 39]);
         let short = parts_of_at_most(DbBackend::MySql, &items[..5], 16);
         assert_eq!(short, [vec![0, 1, 2, 3, 4, 4, 4, 4]]);
+    }
+
+    #[test]
+    fn mysql_lists_stop_at_their_bytes() {
+        // 1,000 titles of 1,020 bytes (255 four-byte characters): about 1 MiB.
+        let long = "𝔸".repeat(255);
+        let titles: Vec<&str> = vec![long.as_str(); 3_000];
+        let mysql = parts(DbBackend::MySql, &titles);
+        let lens: Vec<usize> = mysql.iter().map(Vec::len).collect();
+        // 1,017 titles reach 1 MiB; padded to 1,024.
+        assert_eq!(lens, [1_024, 1_024, 1_024]);
+        // SQLite has no packet: lists as long as the bind limit allows.
+        let sqlite = parts(DbBackend::Sqlite, &titles);
+        assert_eq!(sqlite.iter().map(Vec::len).collect::<Vec<_>>(), [4_096]);
+        // Every title is in some list, in order.
+        let flat: Vec<&str> = mysql.iter().flat_map(|p| p[..].iter().copied()).collect();
+        assert!(flat.len() >= titles.len());
+        // Short values are not split by bytes.
+        let ids: Vec<i64> = (0..5_000).collect();
+        assert_eq!(parts(DbBackend::MySql, &ids).len(), 1);
     }
 }

@@ -6,7 +6,7 @@ use super::bulk;
 use super::cache::Cache;
 use super::chunk_txn::ChunkTxn;
 use super::error::corrupt;
-use super::lists::{is_one_of, padded_parts, parts, parts_of_at_most};
+use super::lists::{is_one_of, max_list_bytes, padded_parts, parts, parts_of_at_most};
 use super::m0009_page_event_index::is_page_event;
 use super::read::timestamp;
 use super::schema::{
@@ -413,7 +413,8 @@ async fn load_pages(
     }
     let half = (bulk::bind_limit(db.get_database_backend()) - 16) / 2;
     // Exact (batch, title) pairs: one primary-key probe each.
-    for part in &padded_parts(&pairs, half) {
+    let max_bytes = max_list_bytes(db.get_database_backend());
+    for part in &padded_parts(&pairs, half, max_bytes) {
         let select = Query::select()
             .columns([BatchPages::BatchId, BatchPages::Title])
             .from(BatchPages::Table)

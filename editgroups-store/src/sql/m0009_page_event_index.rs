@@ -45,6 +45,8 @@ impl MigrationName for PageEventIndex {
 #[async_trait::async_trait]
 impl MigrationTrait for PageEventIndex {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        // Each step may commit on its own (SQLite): a migration stopped halfway
+        // runs again from the start.
         if manager.get_database_backend() != DbBackend::MySql {
             manager
                 .create_index(
@@ -54,6 +56,7 @@ impl MigrationTrait for PageEventIndex {
                         .col(Edits::Wiki)
                         .col(Edits::Title)
                         .and_where(is_page_event())
+                        .if_not_exists()
                         .to_owned(),
                 )
                 .await?;
@@ -62,6 +65,7 @@ impl MigrationTrait for PageEventIndex {
                     Index::drop()
                         .name(WHOLE_INDEX)
                         .table(Edits::Table)
+                        .if_exists()
                         .to_owned(),
                 )
                 .await?;
