@@ -423,13 +423,19 @@ async fn load_pages(
                     .in_tuples(part.iter().cloned()),
             )
             .to_owned();
-        for row in query(db, &select, "reading batch pages").await? {
-            loaded
-                .pages
-                .entry(get(&row, BatchPages::BatchId)?)
-                .or_default()
-                .insert(get(&row, BatchPages::Title)?);
-        }
+        remember_pages(query(db, &select, "reading batch pages").await?, loaded)?;
+    }
+    Ok(())
+}
+
+/// Stored (batch, title) rows, as loaded pages.
+fn remember_pages(rows: Vec<QueryResult>, loaded: &mut Loaded) -> Result<(), StoreError> {
+    for row in rows {
+        loaded
+            .pages
+            .entry(get(&row, BatchPages::BatchId)?)
+            .or_default()
+            .insert(get(&row, BatchPages::Title)?);
     }
     Ok(())
 }
@@ -469,14 +475,7 @@ async fn load_pages_postgres(
         .query_all_raw(statement)
         .await
         .map_err(|e| super::error::db_error("reading batch pages", e))?;
-    for row in rows {
-        loaded
-            .pages
-            .entry(get(&row, BatchPages::BatchId)?)
-            .or_default()
-            .insert(get(&row, BatchPages::Title)?);
-    }
-    Ok(())
+    remember_pages(rows, loaded)
 }
 
 /// Stored edits with their revert marks: the columns the revert rules read.
