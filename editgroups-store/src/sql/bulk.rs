@@ -6,6 +6,7 @@
 //! placeholders go into the text; every value is bound.
 
 use super::error::db_error;
+use super::lists::PacketBytes;
 use editgroups_core::StoreError;
 use sea_orm::sea_query::{Iden, Value};
 use sea_orm::{ConnectionTrait, DbBackend, Statement};
@@ -226,17 +227,6 @@ struct Shape<'a> {
     max_bytes: Option<usize>,
 }
 
-/// About the bytes a value takes in a statement's packet.
-fn value_bytes(value: &Value) -> usize {
-    let data = match value {
-        Value::String(Some(text)) => text.len(),
-        Value::Bytes(Some(bytes)) => bytes.len(),
-        _ => 8,
-    };
-    // Its type and length prefix.
-    data + 11
-}
-
 /// One `INSERT` of the next `size` rows, or of fewer once their values reach
 /// the shape's bytes (one row at least); with the number of rows taken.
 fn build_statement<I>(
@@ -286,7 +276,7 @@ where
         }
         sql.push(')');
         if max_bytes.is_some() {
-            bytes += row.iter().map(value_bytes).sum::<usize>();
+            bytes += row.iter().map(PacketBytes::packet_bytes).sum::<usize>();
         }
         values.extend(row);
         taken = r + 1;

@@ -51,41 +51,57 @@ pub(crate) fn max_list_bytes(backend: DbBackend) -> Option<usize> {
     (backend == DbBackend::MySql).then_some(MYSQL_LIST_BYTES)
 }
 
-/// About the bytes a value takes in a statement's packet.
-pub(crate) trait ListBytes {
-    /// Its data, without the packet's per-value overhead.
-    fn list_bytes(&self) -> usize;
+/// About the bytes a value takes in a MySQL statement's packet besides its
+/// data: its type and length prefix.
+const PACKET_VALUE_OVERHEAD: usize = 11;
+
+/// About the bytes a value takes in a statement's packet (lists here, rows in
+/// `bulk`).
+pub(crate) trait PacketBytes {
+    /// Its data and its type and length prefix.
+    fn packet_bytes(&self) -> usize;
 }
 
-impl ListBytes for i64 {
-    fn list_bytes(&self) -> usize {
-        8
+impl PacketBytes for i64 {
+    fn packet_bytes(&self) -> usize {
+        8 + PACKET_VALUE_OVERHEAD
     }
 }
 
-impl ListBytes for &str {
-    fn list_bytes(&self) -> usize {
-        self.len()
+impl PacketBytes for &str {
+    fn packet_bytes(&self) -> usize {
+        self.len() + PACKET_VALUE_OVERHEAD
     }
 }
 
-impl ListBytes for (i64, String) {
-    fn list_bytes(&self) -> usize {
-        8 + self.1.len()
+impl PacketBytes for (i64, String) {
+    fn packet_bytes(&self) -> usize {
+        self.0.packet_bytes() + self.1.len() + PACKET_VALUE_OVERHEAD
+    }
+}
+
+impl PacketBytes for Value {
+    fn packet_bytes(&self) -> usize {
+        let data = match self {
+            Value::String(Some(text)) => text.len(),
+            Value::Bytes(Some(bytes)) => bytes.len(),
+            _ => 8,
+        };
+        data + PACKET_VALUE_OVERHEAD
     }
 }
 
 /// The lists to query `items` in, for conditions made by [`is_one_of`]: all of
 /// them at once on PostgreSQL; elsewhere lists under the bind limit (and on
 /// MySQL under [`max_list_bytes`]), leaving room for a few other values.
-pub(crate) fn parts<T: Clone + ListBytes>(backend: DbBackend, items: &[T]) -> Vec<Vec<T>> {
+pub(crate) fn parts<T: Clone + PacketBytes>(backend: DbBackend, items: &[T]) -> Vec<Vec<T>> {
     parts_of_at_most(backend, items, bulk::bind_limit(backend) - 16)
 }
 
 /// [`parts`] with lists of at most `limit` values where lists are bound value by
 /// value. Each is padded (with its last value again) to a power of two, so that
 /// few statement shapes are prepared (see `bulk`).
-pub(crate) fn parts_of_at_most<T: Clone + ListBytes>(
+pub(crate) fn parts_of_at_most<T: Clone + PacketBytes>(
     backend: DbBackend,
     items: &[T],
     limit: usize,
@@ -102,7 +118,7 @@ pub(crate) fn parts_of_at_most<T: Clone + ListBytes>(
 
 /// Lists of at most `limit` values, and of values up to `max_bytes` (a list
 /// reaching it takes no more), each padded to a power of two.
-pub(crate) fn padded_parts<T: Clone + ListBytes>(
+pub(crate) fn padded_parts<T: Clone + PacketBytes>(
     items: &[T],
     limit: usize,
     max_bytes: Option<usize>,
@@ -115,8 +131,7 @@ pub(crate) fn padded_parts<T: Clone + ListBytes>(
         if let Some(max) = max_bytes {
             let mut bytes = 0;
             if let Some(at) = rest[..len].iter().position(|item| {
-                // With the value's type and length prefix.
-                bytes += item.list_bytes() + 11;
+                bytes += item.packet_bytes();
                 bytes >= max
             }) {
                 len = at + 1;
@@ -155,19 +170,26 @@ mod tests {
 
     #[test]
     fn mysql_lists_stop_at_their_bytes() {
-        // 1,000 titles of 1,020 bytes (255 four-byte characters): about 1 MiB.
-        let long = "𝔸".repeat(255);
-        let titles: Vec<&str> = vec![long.as_str(); 3_000];
+        // Titles of 1,020 bytes (254 four-byte characters and a number): with
+        // their overhead, 1,018 of them reach 1 MiB.
+        let long = "𝔸".repeat(254);
+        let owned: Vec<String> = (0..3_000).map(|i| format!("{long}{i:04}")).collect();
+        let titles: Vec<&str> = owned.iter().map(String::as_str).collect();
         let mysql = parts(DbBackend::MySql, &titles);
         let lens: Vec<usize> = mysql.iter().map(Vec::len).collect();
-        // 1,017 titles reach 1 MiB; padded to 1,024.
+        // Padded to 1,024 each (the last, 964 titles, too).
         assert_eq!(lens, [1_024, 1_024, 1_024]);
         // SQLite has no packet: lists as long as the bind limit allows.
         let sqlite = parts(DbBackend::Sqlite, &titles);
         assert_eq!(sqlite.iter().map(Vec::len).collect::<Vec<_>>(), [4_096]);
-        // Every title is in some list, in order.
-        let flat: Vec<&str> = mysql.iter().flat_map(|p| p[..].iter().copied()).collect();
-        assert!(flat.len() >= titles.len());
+        // Every title is in one list, in order, the padding aside.
+        let mut flat: Vec<&str> = Vec::new();
+        for part in &mysql {
+            let mut part = part.clone();
+            part.dedup();
+            flat.extend(part);
+        }
+        assert_eq!(flat, titles);
         // Short values are not split by bytes.
         let ids: Vec<i64> = (0..5_000).collect();
         assert_eq!(parts(DbBackend::MySql, &ids).len(), 1);
